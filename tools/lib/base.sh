@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# vmalock base: the tree the series is written against.
+
+usage_base() {
+	cat <<'U'
+usage: tools/vmalock base [--kernel 7.3|7.2] [--tree DIR]
+
+Lay down (or reuse) the series' base in a git tree under the cache:
+  1. a pristine import of Debian's linux-source-<kernel> tarball, one
+     commit, tag vmalock/pristine;
+  2. the fixture in base/ (never to be sent) applied on top, tag
+     vmalock/base: it restores the pre-image of the series' patch.
+With --tree DIR, your kernel git tree is cloned (never modified): its HEAD
+is the pristine commit; if HEAD is mainline ef4c0cea1e15 it is the base as
+it is, otherwise the fixture is applied to the clone.
+Prints the tree's path as the last line. Re-runs reuse what is valid.
+U
+}
+
+fixture_patches() { series_patches "$VMALOCK_TOP/base/series" "$VMALOCK_TOP/base"; }
+
+vgit_import() {
+	vgit -C "$1" add -A -f
+	GIT_AUTHOR_NAME=$VMALOCK_GIT_NAME GIT_AUTHOR_EMAIL=$VMALOCK_GIT_EMAIL \
+		GIT_AUTHOR_DATE=$VMALOCK_GIT_DATE vgit -C "$1" commit -q -m "$2"
+}
+
+# import_tarball DIR: DIR becomes a git repo holding the pristine tarball.
+import_tarball() {
+	local dir=$1 tarball partial="$1.partial"
+	tarball=$(run_sub fetch --kernel "$OPT_KERNEL" | tail -n 1)
+	rm -rf "$partial"
+	mkdir -p "$partial"
+	step "unpack $(basename "$tarball")" tar -xf "$tarball" -C "$partial" --strip-components=1
+	[ -f "$partial/Makefile" ] && [ -f "$partial/include/linux/mmap_lock.h" ] ||
+		die "$E_TREE" "$(basename "$tarball") does not hold a kernel tree"
+	vgit -C "$partial" init -q -b vmalock-import
+	# Debian's top-level .gitignore ignores every top-level entry: force.
+	step "git import ($(find "$partial" -type f | wc -l) files)" \
+		vgit_import "$partial" \
+		"Import Debian $(kernel_field "$OPT_KERNEL" 2) $(kernel_field "$OPT_KERNEL" 3)"
+	vgit -C "$partial" tag vmalock/pristine
+	mv "$partial" "$dir"
+}
+
+# clone_user_tree DIR: DIR becomes a clone of the user's tree at its HEAD.
+clone_user_tree() {
+	local dir=$1 partial="$1.partial" head
+	git -C "$OPT_TREE" rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
+		[ -f "$OPT_TREE/Makefile" ] && [ -f "$OPT_TREE/include/linux/mmap_lock.h" ] ||
+		die "$E_TREE" "$OPT_TREE is not a kernel git tree (no git work tree with include/linux/mmap_lock.h)"
+	[ -z "$(git -C "$OPT_TREE" status --porcelain --untracked-files=no)" ] ||
+		die "$E_TREE" "$OPT_TREE has uncommitted changes: commit or stash them first (nothing was changed)"
+	head=$(git -C "$OPT_TREE" rev-parse HEAD)
+	if [ -d "$dir" ] && [ "$(git -C "$dir" rev-parse -q --verify vmalock/pristine)" = "$head" ]; then
+		return
+	fi
+	rm -rf "$partial" "$dir"
+	step "clone $OPT_TREE" vgit clone -q --shared --no-checkout "$OPT_TREE" "$partial"
+	step "check out $(git -C "$OPT_TREE" log -1 --format='%h %s' HEAD)" \
+		vgit -C "$partial" checkout -q --detach "$head"
+	vgit -C "$partial" tag vmalock/pristine "$head"
+	mv "$partial" "$dir"
+}
+
+cmd_base() {
+	parse_common "$@"
+	[ ${#REST[@]} -eq 0 ] || die "$E_USAGE" "unexpected argument '${REST[0]}'"
+	need git tar xz sha256sum
+	local dir stamp
+	dir=$(tree_dir)
+	mkdir -p "$(dirname "$dir")"
+	if [ -n "$OPT_TREE" ]; then
+		clone_user_tree "$dir"
+	elif ! git -C "$dir" rev-parse -q --verify vmalock/pristine >/dev/null 2>&1; then
+		rm -rf "$dir"
+		import_tarball "$dir"
+	fi
+
+	mapfile -t fixture < <(fixture_patches)
+	if [ "$(git -C "$dir" rev-parse vmalock/pristine)" = "$VMALOCK_PUBLIC_BASE" ]; then
+		stamp=public
+	else
+		stamp=$(content_stamp "${fixture[@]}")
+	fi
+	if [ "$(git -C "$dir" config vmalock.base-stamp || true)" = "$stamp" ] &&
+		git -C "$dir" rev-parse -q --verify vmalock/base >/dev/null; then
+		log "reusing base $(git -C "$dir" log -1 --format='%h %s' vmalock/base)"
+		emit_path "$dir"
+		return
+	fi
+
+	vgit -C "$dir" checkout -q --detach vmalock/pristine
+	vgit -C "$dir" tag -d vmalock/base >/dev/null 2>&1 || true
+	if [ "$stamp" = public ]; then
+		log "HEAD is mainline ${VMALOCK_PUBLIC_BASE:0:12}: the base as it is, no fixture"
+	else
+		step "apply base fixture" am_series "$dir" "${fixture[@]}"
+	fi
+	vgit -C "$dir" tag vmalock/base HEAD
+	git -C "$dir" config vmalock.base-stamp "$stamp"
+	log "base: $(git -C "$dir" log -1 --format='%h %s' vmalock/base)"
+	emit_path "$dir"
+}
