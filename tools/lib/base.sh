@@ -32,9 +32,11 @@ import_tarball() {
 	rm -rf "$partial"
 	mkdir -p "$partial"
 	step "unpack $(basename "$tarball")" tar -xf "$tarball" -C "$partial" --strip-components=1
-	[ -f "$partial/Makefile" ] && [ -f "$partial/include/linux/mmap_lock.h" ] ||
+	if [ ! -f "$partial/Makefile" ] || [ ! -f "$partial/include/linux/mmap_lock.h" ]; then
 		die "$E_TREE" "$(basename "$tarball") does not hold a kernel tree"
+	fi
 	vgit -C "$partial" init -q -b vmalock-import
+	git -C "$partial" config gc.auto 0
 	# Debian's top-level .gitignore ignores every top-level entry: force.
 	step "git import ($(find "$partial" -type f | wc -l) files)" \
 		vgit_import "$partial" \
@@ -46,9 +48,10 @@ import_tarball() {
 # clone_user_tree DIR: DIR becomes a clone of the user's tree at its HEAD.
 clone_user_tree() {
 	local dir=$1 partial="$1.partial" head
-	git -C "$OPT_TREE" rev-parse --is-inside-work-tree >/dev/null 2>&1 &&
-		[ -f "$OPT_TREE/Makefile" ] && [ -f "$OPT_TREE/include/linux/mmap_lock.h" ] ||
+	if ! git -C "$OPT_TREE" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
+		[ ! -f "$OPT_TREE/Makefile" ] || [ ! -f "$OPT_TREE/include/linux/mmap_lock.h" ]; then
 		die "$E_TREE" "$OPT_TREE is not a kernel git tree (no git work tree with include/linux/mmap_lock.h)"
+	fi
 	[ -z "$(git -C "$OPT_TREE" status --porcelain --untracked-files=no)" ] ||
 		die "$E_TREE" "$OPT_TREE has uncommitted changes: commit or stash them first (nothing was changed)"
 	head=$(git -C "$OPT_TREE" rev-parse HEAD)
@@ -59,6 +62,7 @@ clone_user_tree() {
 	step "clone $OPT_TREE" vgit clone -q --shared --no-checkout "$OPT_TREE" "$partial"
 	step "check out $(git -C "$OPT_TREE" log -1 --format='%h %s' HEAD)" \
 		vgit -C "$partial" checkout -q --detach "$head"
+	git -C "$partial" config gc.auto 0
 	vgit -C "$partial" tag vmalock/pristine "$head"
 	mv "$partial" "$dir"
 }

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Helpers shared by every vmalock subcommand. Sourced, never run.
 
-# Exit codes, the same for every subcommand.
+# Exit codes, the same for every subcommand (used by the sourcing files).
+# shellcheck disable=SC2034
 readonly E_FAIL=1      # a check, build or test ran and failed
 readonly E_USAGE=2     # bad command line
 readonly E_TOOL=3      # a required program is missing
@@ -159,3 +160,60 @@ am_series() {
 
 # content_stamp FILE...: one hash over the contents of FILEs.
 content_stamp() { cat "$@" | sha256sum | cut -c1-16; }
+
+# worktree_at TREE NAME COMMIT: a worktree of TREE (under the cache) with
+# COMMIT checked out, detached; created once, then moved with checkout so
+# that unchanged files keep their timestamps and builds stay incremental.
+worktree_at() {
+	local tree=$1 wt
+	wt="$VMALOCK_CACHE/worktrees/$(basename "$tree")-$2"
+	mkdir -p "$(dirname "$wt")"
+	git -C "$tree" worktree prune
+	if [ ! -e "$wt/.git" ]; then
+		rm -rf "$wt"
+		step "create worktree $(basename "$wt")" \
+			vgit -C "$tree" worktree add -q --detach "$wt" "$3" >&2
+	else
+		vgit -C "$wt" am --abort >/dev/null 2>&1 || true
+		vgit -C "$wt" reset -q --hard
+		vgit -C "$wt" checkout -q --detach "$3"
+	fi
+	printf '%s\n' "$wt"
+}
+
+# Build options shared by kunit, build and nfc: --cc and --config.
+OPT_CC=gcc
+OPT_CONFIG=debug
+parse_build_opt() {
+	case "$1" in
+	--cc) OPT_CC=$2 ;;
+	--config) OPT_CONFIG=$2 ;;
+	*) return 1 ;;
+	esac
+	case "$OPT_CC" in gcc | clang) ;; *) die "$E_USAGE" "--cc: gcc or clang" ;; esac
+	case "$OPT_CONFIG" in default | debug) ;; *) die "$E_USAGE" "--config: default or debug" ;; esac
+}
+
+# make options for OPT_CC, one a line.
+cc_make_opts() {
+	local var="VMALOCK_MAKE_$OPT_CC"
+	[ -z "${!var}" ] || printf '%s\n' ${!var}
+}
+
+# kunit.py --kunitconfig arguments for OPT_CONFIG.
+kunitconfig_args() {
+	printf -- '--kunitconfig=%s\n' "$VMALOCK_TOP/kunit-configs/vma_lock.config"
+	[ "$OPT_CONFIG" = default ] ||
+		printf -- '--kunitconfig=%s\n' "$VMALOCK_TOP/kunit-configs/debug.config"
+}
+
+# The build directory for worktree WT with the current build options.
+build_dir() { printf '%s/build/%s-%s-%s\n' "$VMALOCK_CACHE" "$(basename "$1")" "$OPT_CC" "$OPT_CONFIG"; }
+
+# Where a build of COMMIT keeps its vmlinux for later comparison.
+artifact_dir() { printf '%s/artifacts/%s-%s/%s\n' "$VMALOCK_CACHE" "$OPT_CC" "$OPT_CONFIG" "$1"; }
+
+need_cc() {
+	need make gcc flex bison bc python3
+	[ "$OPT_CC" = gcc ] || need clang-19 ld.lld-19
+}

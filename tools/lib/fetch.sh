@@ -97,6 +97,7 @@ $(tail -n 3 "$tmp/update.log")"
 	fi
 	log "$(basename "$deb"): sha256 verified"
 
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	step "extract $(basename "$tarball")" sh -c \
 		'dpkg-deb --fsys-tarfile "$1" | tar -xO "./usr/src/$2.tar.xz" > "$3"' \
 		sh "$deb" "$pkg" "$tmp/t.tar.xz" ||
