@@ -1,0 +1,182 @@
+#!/usr/bin/env bats
+# Command line, bad input and resuming: each a clear error, nothing changed.
+
+load helpers
+
+setup_file() { setup_real_tree; }
+
+setup() {
+	export VMALOCK_CACHE=$BATS_TEST_TMPDIR/cache
+	mkdir -p "$VMALOCK_CACHE"
+}
+
+@test "--help of the tool and of every subcommand" {
+	run "$VMALOCK" --help
+	[ "$status" -eq 0 ]
+	[[ $output == *"Exit codes"* ]]
+	for s in fetch base apply check build kunit nfc; do
+		run "$VMALOCK" "$s" --help
+		[ "$status" -eq 0 ]
+		[[ $output == *"usage: tools/vmalock $s"* ]]
+	done
+}
+
+@test "unknown subcommand, option or kernel: usage error" {
+	run "$VMALOCK" frobnicate
+	[ "$status" -eq 2 ]
+	run "$VMALOCK" fetch --kernel 9.9
+	[ "$status" -eq 2 ]
+	[[ $output == *"unknown kernel '9.9'"* ]]
+	run "$VMALOCK" apply --series nope
+	[ "$status" -eq 2 ]
+	run "$VMALOCK" kunit --target nope
+	[ "$status" -eq 2 ]
+}
+
+@test "fetch: package not reachable" {
+	VMALOCK_MIRROR=http://127.0.0.1:9/debian run "$VMALOCK" fetch
+	[ "$status" -eq 4 ]
+	[[ $output == *"cannot reach suite"* ]]
+	[ -z "$(ls -A "$VMALOCK_CACHE/debs" "$VMALOCK_CACHE/src")" ]
+}
+
+@test "fetch: .deb checksum mismatch caches nothing" {
+	VMALOCK_CONF=$(conf_with 5 0000000000000000000000000000000000000000000000000000000000000000) \
+		run "$VMALOCK" fetch
+	[ "$status" -eq 5 ]
+	[[ $output == *"is not 0000"*"nothing was cached"* ]]
+	[ -z "$(ls -A "$VMALOCK_CACHE/debs" "$VMALOCK_CACHE/src")" ]
+}
+
+@test "fetch: tarball checksum mismatch caches nothing" {
+	mkdir -p "$VMALOCK_CACHE/debs"
+	ln "$(real_deb)" "$VMALOCK_CACHE/debs/" 2>/dev/null || cp "$(real_deb)" "$VMALOCK_CACHE/debs/"
+	VMALOCK_CONF=$(conf_with 6 1111111111111111111111111111111111111111111111111111111111111111) \
+		run "$VMALOCK" fetch
+	[ "$status" -eq 5 ]
+	[[ $output == *"tarball in"*"nothing was cached"* ]]
+	[ -z "$(ls -A "$VMALOCK_CACHE/src")" ]
+}
+
+@test "fetch: an interrupted extraction is redone, then reused" {
+	mkdir -p "$VMALOCK_CACHE/debs" "$VMALOCK_CACHE/src"
+	ln "$(real_deb)" "$VMALOCK_CACHE/debs/" 2>/dev/null || cp "$(real_deb)" "$VMALOCK_CACHE/debs/"
+	tarball=$VMALOCK_CACHE/src/$(basename "$(real_deb)" | sed 's/_\(.*\)_all\.deb$/-\1.tar.xz/; s/_/-/')
+	head -c 1000 /dev/urandom >"$tarball"
+	run "$VMALOCK" fetch
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$tarball" ]
+	[[ $output == *"sha256 verified"* ]]
+	run "$VMALOCK" fetch
+	[ "$status" -eq 0 ]
+	[[ $output == *"using cached"* ]]
+}
+
+@test "missing tool: named, exit 3" {
+	bin=$BATS_TEST_TMPDIR/bin
+	mkdir -p "$bin"
+	for t in bash env dirname readlink cat awk sed cut sha256sum mkdir head tail grep; do
+		ln -s "$(command -v "$t")" "$bin/$t"
+	done
+	PATH=$bin run "$VMALOCK" fetch
+	[ "$status" -eq 3 ]
+	[[ $output == *"'apt-get' is not installed"* ]]
+}
+
+@test "--tree: not a directory, not a git tree, not a kernel tree" {
+	run "$VMALOCK" base --tree "$BATS_TEST_TMPDIR/none"
+	[ "$status" -eq 6 ]
+	mkdir "$BATS_TEST_TMPDIR/plain"
+	run "$VMALOCK" base --tree "$BATS_TEST_TMPDIR/plain"
+	[ "$status" -eq 6 ]
+	[[ $output == *"is not a kernel git tree"* ]]
+	git init -q "$BATS_TEST_TMPDIR/repo"
+	run "$VMALOCK" base --tree "$BATS_TEST_TMPDIR/repo"
+	[ "$status" -eq 6 ]
+	[ -z "$(ls -A "$VMALOCK_CACHE")" ] || [ -z "$(ls -A "$VMALOCK_CACHE/trees" 2>/dev/null)" ]
+}
+
+@test "--tree: a dirty tree is refused and left as it was" {
+	fake_tree "$BATS_TEST_TMPDIR/k"
+	echo '/* local edit */' >>"$BATS_TEST_TMPDIR/k/mm/mmap_lock.c"
+	before=$(git -C "$BATS_TEST_TMPDIR/k" status --porcelain; git -C "$BATS_TEST_TMPDIR/k" rev-parse HEAD)
+	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 6 ]
+	[[ $output == *"uncommitted changes"* ]]
+	[ "$before" = "$(git -C "$BATS_TEST_TMPDIR/k" status --porcelain; git -C "$BATS_TEST_TMPDIR/k" rev-parse HEAD)" ]
+}
+
+@test "--tree: a pristine 7.x tree gets the fixture and the series; the user's tree is untouched" {
+	fake_tree "$BATS_TEST_TMPDIR/k"
+	refs=$(git -C "$BATS_TEST_TMPDIR/k" for-each-ref; git -C "$BATS_TEST_TMPDIR/k" rev-parse HEAD)
+	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 0 ]
+	wt=${lines[-1]}
+	[ "$(git -C "$wt" rev-list --count vmalock/base..HEAD)" -eq 3 ]
+	[ "$(git -C "$wt" rev-list --count vmalock/pristine..vmalock/base)" -eq 1 ]
+	[ "$refs" = "$(git -C "$BATS_TEST_TMPDIR/k" for-each-ref; git -C "$BATS_TEST_TMPDIR/k" rev-parse HEAD)" ]
+	[ -z "$(git -C "$BATS_TEST_TMPDIR/k" status --porcelain)" ]
+	# Same files as the series on the real tree.
+	for f in include/linux/mmap_lock.h mm/mmap_lock.c; do
+		diff <(git -C "$wt" show "HEAD:$f") <(git -C "$REAL_TREE" show "vmalock/v4:$f")
+	done
+	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 0 ]
+	[[ $output == *"reusing vmalock/v4"* ]]
+}
+
+@test "--tree: a base that does not match names the fixture patch and hunk" {
+	fake_tree "$BATS_TEST_TMPDIR/k"
+	sed -i 's/^static inline bool __vma_are_readers_excluded(int refcnt)$/static inline bool renamed(int refcnt)/' \
+		"$BATS_TEST_TMPDIR/k/include/linux/mmap_lock.h"
+	git -C "$BATS_TEST_TMPDIR/k" -c user.name=t -c user.email=t@t commit -qam moved
+	run "$VMALOCK" base --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 7 ]
+	[[ $output == *"base/0001-FIXTURE"*"does not apply: hunk #1 of include/linux/mmap_lock.h (@@ -159,22"* ]]
+}
+
+@test "apply: a failing series patch is named with its hunk, nothing half-applied" {
+	fake_tree "$BATS_TEST_TMPDIR/k"
+	repo=$BATS_TEST_TMPDIR/repo
+	git clone -q "$TOP" "$repo"
+	cp -r "$TOP/tools" "$TOP/patches" "$TOP/series" "$TOP/series.mainline" "$TOP/base" "$repo/"
+	sed -i 's/^-\tif (!__refcount_dec_and_test(&vma->vm_refcnt, &oldcnt)) {$/-\tif (!__refcount_dec_and_test(\&vma->vm_refcnt, \&old)) {/' \
+		"$repo"/patches/0002-*.patch
+	run "$repo/tools/vmalock" apply --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 7 ]
+	[[ $output == *"patches/0002-mm-vma-rename"*"does not apply: hunk #2 of include/linux/mmap_lock.h (@@ -175,18"* ]]
+	wt=$VMALOCK_CACHE/worktrees/$(basename "$(ls -d "$VMALOCK_CACHE"/trees/user-*)")-v4
+	[ "$(git -C "$wt" rev-parse HEAD)" = "$(git -C "$wt" rev-parse vmalock/base)" ]
+	[ ! -d "$(git -C "$wt" rev-parse --git-dir)/rebase-apply" ]
+	[ -z "$(git -C "$wt" status --porcelain --untracked-files=no)" ]
+}
+
+@test "apply: an interrupted git am is cleaned up by the next run" {
+	fake_tree "$BATS_TEST_TMPDIR/k"
+	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 0 ]
+	wt=${lines[-1]}
+	tree=$(ls -d "$VMALOCK_CACHE"/trees/user-*)
+	# Leave an am stopped half way, as a killed run would.
+	git -C "$wt" checkout -q --detach vmalock/base
+	git -C "$wt" am "$TOP"/patches/0002-*.patch "$TOP"/patches/0002-*.patch >/dev/null 2>&1 || true
+	[ -d "$(git -C "$wt" rev-parse --git-dir)/rebase-apply" ]
+	git -C "$tree" config --unset vmalock.stamp-v4
+	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 0 ]
+	[ "$(git -C "$wt" rev-list --count vmalock/base..HEAD)" -eq 3 ]
+	[ ! -d "$(git -C "$wt" rev-parse --git-dir)/rebase-apply" ]
+}
+
+@test "base: an interrupted clone (.partial) is restarted" {
+	fake_tree "$BATS_TEST_TMPDIR/k"
+	run "$VMALOCK" base --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 0 ]
+	tree=${lines[-1]}
+	rm -rf "$tree"
+	mkdir -p "$tree.partial/junk"
+	run "$VMALOCK" base --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 0 ]
+	[ ! -e "$tree.partial" ]
+	git -C "$tree" rev-parse -q --verify vmalock/base
+}
