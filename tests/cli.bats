@@ -37,7 +37,7 @@ setup() {
 	VMALOCK_MIRROR=http://127.0.0.1:9/debian run "$VMALOCK" fetch
 	[ "$status" -eq 4 ]
 	[[ $output == *"cannot reach suite"* ]]
-	[ -z "$(ls -A "$VMALOCK_CACHE/debs" "$VMALOCK_CACHE/src")" ]
+	[ -z "$(find "$VMALOCK_CACHE/debs" "$VMALOCK_CACHE/src" -type f)" ]
 }
 
 @test "fetch: .deb checksum mismatch caches nothing" {
@@ -45,7 +45,7 @@ setup() {
 		run "$VMALOCK" fetch
 	[ "$status" -eq 5 ]
 	[[ $output == *"is not 0000"*"nothing was cached"* ]]
-	[ -z "$(ls -A "$VMALOCK_CACHE/debs" "$VMALOCK_CACHE/src")" ]
+	[ -z "$(find "$VMALOCK_CACHE/debs" "$VMALOCK_CACHE/src" -type f)" ]
 }
 
 @test "fetch: tarball checksum mismatch caches nothing" {

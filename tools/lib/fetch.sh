@@ -82,9 +82,12 @@ cmd_fetch() {
 		[ -r "$VMALOCK_KEYRING" ] || die "$E_TOOL" "$VMALOCK_KEYRING missing (apt-get install debian-archive-keyring)"
 		printf 'deb [signed-by=%s] %s %s main\n' "$VMALOCK_KEYRING" "$mirror" "$suite" \
 			>"$VMALOCK_CACHE/apt/sources.list"
-		step "apt-get update ($suite)" apt_private update >"$tmp/update.log" 2>&1 ||
+		# apt-get update only warns about a mirror it cannot reach.
+		if ! step "apt-get update ($suite)" apt_private -o APT::Update::Error-Mode=any update \
+			>"$tmp/update.log" 2>&1 || grep -qE '^(Err:|E:|W: Failed)' "$tmp/update.log"; then
 			die "$E_FETCH" "cannot reach suite $suite at $mirror (see: apt-get update output below)
-$(tail -n 3 "$tmp/update.log")"
+$(grep -m 3 -E '^(Err:|E:|W:)' "$tmp/update.log")"
+		fi
 		(cd "$tmp" && step "download $pkg=$ver" apt_private download "$pkg=$ver") \
 			>"$tmp/download.log" 2>&1 ||
 			die "$E_FETCH" "cannot download $pkg=$ver from $suite: $(grep -m1 -E '^E:' "$tmp/download.log" || tail -n 1 "$tmp/download.log")"
