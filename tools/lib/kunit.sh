@@ -41,12 +41,14 @@ print(n["PASS"], n["FAIL"], n["SKIP"])
 PY
 }
 
-# kunit_one WT COMMIT: build COMMIT of worktree WT and run the suite.
+# kunit_one WT COMMIT [LABEL]: build COMMIT of worktree WT and run the
+# suite. With LABEL (a modified tree), results are named after it and the
+# vmlinux is not kept as COMMIT's.
 kunit_one() {
 	local wt=$1 commit=$2 build res label rc=0 t0 p f s
 	build=$(build_dir "$wt")
 	res="$VMALOCK_CACHE/results/$(basename "$wt")/$OPT_CC-$OPT_CONFIG"
-	label="$(git -C "$wt" log -1 --format=%h "$commit")"
+	label=${3:-$(git -C "$wt" log -1 --format=%h "$commit")}
 	mkdir -p "$res" "$(dirname "$build")"
 	vgit -C "$wt" checkout -q --detach "$commit"
 	log "kunit $(basename "$wt") $(git -C "$wt" log -1 --format='%h %s' "$commit")"
@@ -66,7 +68,7 @@ kunit_one() {
 	printf 'kunit %s %s: %d passed, %d failed, %d skipped (%d s; %s)\n' \
 		"$(basename "$wt")" "$label" "$p" "$f" "$s" "$(($(date +%s) - t0))" \
 		"$(grep -m1 -o 'Elapsed time: .*' "$res/$label.log" || echo 'no timing')"
-	if [ -f "$build/vmlinux" ]; then
+	if [ -z "${3:-}" ] && [ -f "$build/vmlinux" ]; then
 		mkdir -p "$(artifact_dir "$commit")"
 		cp "$build/vmlinux" "$(artifact_dir "$commit")/vmlinux"
 	fi
