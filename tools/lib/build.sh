@@ -46,7 +46,7 @@ cmd_build() {
 	printf 'build %s %s %s: ok (%d s, %s)\n' "$(basename "$wt")" "$OPT_CC" \
 		"$(git -C "$wt" log -1 --format=%h)" "$(($(date +%s) - t0))" \
 		"$(grep -E '^CONFIG_(CC|CLANG)_VERSION=' "$build/.config" | tr '\n' ' ')"
-	mkdir -p "$(artifact_dir "$(git -C "$wt" rev-parse HEAD)")"
-	cp "$build/vmlinux" "$(artifact_dir "$(git -C "$wt" rev-parse HEAD)")/vmlinux"
+	mkdir -p "$(artifact_dir HEAD "$wt")"
+	cp "$build/vmlinux" "$(artifact_dir HEAD "$wt")/vmlinux"
 	emit_path "$build/arch/x86/boot/bzImage"
 }

@@ -210,8 +210,13 @@ kunitconfig_args() {
 # The build directory for worktree WT with the current build options.
 build_dir() { printf '%s/build/%s-%s-%s\n' "$VMALOCK_CACHE" "$(basename "$1")" "$OPT_CC" "$OPT_CONFIG"; }
 
-# Where a build of COMMIT keeps its vmlinux for later comparison.
-artifact_dir() { printf '%s/artifacts/%s-%s/%s\n' "$VMALOCK_CACHE" "$OPT_CC" "$OPT_CONFIG" "$1"; }
+# Where a build of COMMIT (of the repo in the current directory or WT) keeps
+# its vmlinux for later comparison: keyed by the tree, so that rewording a
+# commit message does not call for a rebuild.
+artifact_dir() {
+	printf '%s/artifacts/%s-%s/%s\n' "$VMALOCK_CACHE" "$OPT_CC" "$OPT_CONFIG" \
+		"$(git -C "${2:-.}" rev-parse "$1^{tree}")"
+}
 
 need_cc() {
 	need make gcc flex bison bc python3

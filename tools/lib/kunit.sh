@@ -69,8 +69,8 @@ kunit_one() {
 		"$(basename "$wt")" "$label" "$p" "$f" "$s" "$(($(date +%s) - t0))" \
 		"$(grep -m1 -o 'Elapsed time: .*' "$res/$label.log" || echo 'no timing')"
 	if [ -z "${3:-}" ] && [ -f "$build/vmlinux" ]; then
-		mkdir -p "$(artifact_dir "$commit")"
-		cp "$build/vmlinux" "$(artifact_dir "$commit")/vmlinux"
+		mkdir -p "$(artifact_dir "$commit" "$wt")"
+		cp "$build/vmlinux" "$(artifact_dir "$commit" "$wt")/vmlinux"
 	fi
 	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ] || [ "$p" -eq 0 ]; then
 		log "kunit failed on $label (kunit.py exit $rc): see $res/$label.log"

@@ -23,7 +23,7 @@ U
 # nfc_vmlinux WT COMMIT: path of a vmlinux built from COMMIT (built if needed).
 nfc_vmlinux() {
 	local wt=$1 c=$2 a build
-	a="$(artifact_dir "$c")/vmlinux"
+	a="$(artifact_dir "$c" "$wt")/vmlinux"
 	if [ ! -f "$a" ]; then
 		build=$(build_dir "$wt")
 		mkdir -p "$(dirname "$build")"
