@@ -45,7 +45,12 @@ cmd_apply() {
 	wt="$VMALOCK_CACHE/worktrees/$(basename "$dir")-$series"
 	if [ "$(git -C "$dir" config "vmalock.stamp-$series" || true)" = "$stamp" ] &&
 		[ -e "$wt/.git" ] && git -C "$dir" rev-parse -q --verify "$branch" >/dev/null; then
-		vgit -C "$wt" checkout -q "$branch"
+		# Leave a worktree that is on a commit of the series where it is:
+		# another run may be building that commit.
+		if ! git -C "$wt" merge-base --is-ancestor HEAD "$branch" ||
+			git -C "$wt" merge-base --is-ancestor HEAD "$start"; then
+			vgit -C "$wt" checkout -q "$branch"
+		fi
 		log "reusing $branch: $(git -C "$wt" rev-list --count "$start..$branch") patches on $(git -C "$wt" log -1 --format=%h "$start")"
 		emit_path "$wt"
 		return

@@ -30,6 +30,7 @@ cmd_build() {
 	local targs=(--kernel "$OPT_KERNEL" --series "$series")
 	[ -z "$OPT_TREE" ] || targs+=(--tree "$OPT_TREE")
 	wt=$(run_sub apply "${targs[@]}" | tail -n 1)
+	vgit -C "$wt" checkout -q "vmalock/$series"
 	build=$(build_dir "$wt")
 	mapfile -t kcfg < <(kunitconfig_args)
 	mapfile -t mk < <(cc_make_opts)
