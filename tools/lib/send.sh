@@ -79,7 +79,15 @@ cmd_send() {
 		step "b4 prep: To/Cc from MAINTAINERS" b4 prep --auto-to-cc >/dev/null 2>&1
 		rm -rf "$out"
 		mkdir -p "$out"
-		step "b4 send -o (writes, sends nothing)" b4 send -o "$out" >"$out.log" 2>&1
+		# With no SMTP setting b4 would pick its web endpoint, which wants a
+		# signing key; -o sends nothing either way. No mailmap: each patch
+		# keeps the author it is signed off with (To/Cc above used today's
+		# addresses). Environment only: no git config file is changed.
+		GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=sendemail.smtpserver \
+			GIT_CONFIG_VALUE_0=/usr/sbin/sendmail \
+			GIT_CONFIG_KEY_1=log.mailmap GIT_CONFIG_VALUE_1=false \
+			step "b4 send -o (writes, sends nothing)" b4 send --no-sign -o "$out" \
+			>"$out.log" 2>&1
 	) || die "$E_FAIL" "b4 failed in $swt: see $out.log"
 	log "messages: $(find "$out" -type f | wc -l) in $out; to send for real: cd $swt && b4 send"
 	emit_path "$out"
