@@ -27,7 +27,7 @@ squash() { tr -d ' \t' | grep -v '^$'; }
 }
 
 @test "the restored v3 patch is the posted one, whitespace aside" {
-	posted=$(ls "$TOP"/../shared/seed/*.txt 2>/dev/null | head -n 1) || true
+	posted=$(find "$TOP/../shared/seed" -name '*.txt' 2>/dev/null | head -n 1) || true
 	[ -n "$posted" ] || skip "no copy of shared/seed beside the repository"
 	# The posted copy ends its diff at the signature line "--".
 	diff <(sed -n '/^diff --git/,/^--$/p' "$posted" | sed '$d' | squash) \
@@ -77,6 +77,7 @@ mm/mmap_lock.c" ]
 	command -v quilt >/dev/null || skip "quilt is not installed"
 	k=$BATS_TEST_TMPDIR/q
 	mkdir -p "$k"
+	# shellcheck disable=SC2086 # a list of paths
 	git -C "$REAL_TREE" archive vmalock/base -- $TOUCHED | tar -x -C "$k"
 	cd "$k"
 	QUILT_PATCHES=$TOP/patches QUILT_SERIES=$TOP/series QUILT_PC=$k/.pc \

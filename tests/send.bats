@@ -20,12 +20,13 @@ addrs() { header "$1" To; echo; header "$1" Cc; echo; }
 	[ "$(find "$OUT" -name '*.eml' | wc -l)" -eq $((n + 1)) ]
 	[[ $(header "$OUT"/0000-*.eml Subject) == "Subject: [PATCH v4 0/$n] "* ]]
 	k=0
-	for p in $(grep -vE '^(#|$)' "$TOP/series"); do
+	grep -vE '^(#|$)' "$TOP/series" >"$BATS_TEST_TMPDIR/names"
+	while read -r p; do
 		k=$((k + 1))
 		subj=$(header "$TOP/patches/$p" Subject | sed 's/^Subject: \[PATCH[^]]*\] //')
 		got=$(header "$(ls "$OUT"/000"$k"-*.eml)" Subject)
 		[ "$got" = "Subject: [PATCH v4 $k/$n] $subj" ] || { echo "$got != $subj"; return 1; }
-	done
+	done <"$BATS_TEST_TMPDIR/names"
 }
 
 @test "recipients: the MEMORY MAPPING - LOCKING people, linux-mm and linux-kernel, nobody unrelated" {
