@@ -72,6 +72,18 @@ kunit_one() {
 		mkdir -p "$(artifact_dir "$commit" "$wt")"
 		cp "$build/vmlinux" "$(artifact_dir "$commit" "$wt")/vmlinux"
 	fi
+	# KUnit passes a case even when lockdep or a WARN fires beside it.
+	local splat=''
+	if [ -f "$build/test.log" ]; then
+		cp "$build/test.log" "$res/$label.console"
+		splat=$(grep -m 5 -E 'WARNING:|BUG:|Oops|Call Trace:|INFO: (possible|task .* blocked)|circular locking|recursive locking|inconsistent lock state|rcu_.*detected stall' \
+			"$res/$label.console" || true)
+	fi
+	if [ -n "$splat" ]; then
+		log "kernel splat in the console of $label ($res/$label.console):"
+		printf '%s\n' "$splat" >&2
+		rc=1
+	fi
 	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ] || [ "$p" -eq 0 ]; then
 		log "kunit failed on $label (kunit.py exit $rc): see $res/$label.log"
 		grep -E 'FAILED|ERROR|error:|Expected|not ok' "$res/$label.log" | head -n 20 >&2 || true
