@@ -159,7 +159,7 @@ setup() {
 	tree=$(ls -d "$VMALOCK_CACHE"/trees/user-*)
 	# Leave an am stopped half way, as a killed run would.
 	git -C "$wt" checkout -q --detach vmalock/base
-	git -C "$wt" am "$TOP"/patches/0002-*.patch "$TOP"/patches/0002-*.patch >/dev/null 2>&1 || true
+	git -C "$wt" -c user.name=t -c user.email=t@t am "$TOP"/patches/0002-*.patch "$TOP"/patches/0002-*.patch >/dev/null 2>&1 || true
 	[ -d "$(git -C "$wt" rev-parse --git-dir)/rebase-apply" ]
 	git -C "$tree" config --unset vmalock.stamp-v4
 	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k"
