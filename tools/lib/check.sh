@@ -66,8 +66,7 @@ cmd_check() {
 	local branch=vmalock/$series
 	mapfile -t commits < <(git -C "$wt" rev-list --reverse "$start..$branch")
 	local cwt build out
-	cwt=$(worktree_at "$(dirname "$(git -C "$wt" rev-parse --path-format=absolute --git-common-dir)")" \
-		"$series-check" "$start")
+	cwt=$(worktree_at "$(main_tree "$wt")" "$series-check" "$start")
 	build="$VMALOCK_CACHE/build/$(basename "$cwt")-$OPT_CC"
 	out="$VMALOCK_CACHE/results/$(basename "$cwt")-$OPT_CC"
 	mkdir -p "$out" "$(dirname "$build")"

@@ -161,6 +161,11 @@ am_series() {
 # content_stamp FILE...: one hash over the contents of FILEs.
 content_stamp() { cat "$@" | sha256sum | cut -c1-16; }
 
+# main_tree WT: the tree (under the cache) that worktree WT belongs to.
+main_tree() {
+	dirname "$(git -C "$1" rev-parse --path-format=absolute --git-common-dir)"
+}
+
 # worktree_at TREE NAME COMMIT: a worktree of TREE (under the cache) with
 # COMMIT checked out, detached; created once, then moved with checkout so
 # that unchanged files keep their timestamps and builds stay incremental.

@@ -68,8 +68,7 @@ cmd_mutants() {
 		total=$((total + 1))
 		expect=$(sed -n 's/^Expect-red: //p' "$f")
 		if grep -q '^diff --git a/.*\.h ' "$f"; then
-			mwt=$(worktree_at "$(dirname "$(git -C "$wt" rev-parse --path-format=absolute --git-common-dir)")" \
-				v4-mutant vmalock/v4)
+			mwt=$(worktree_at "$(main_tree "$wt")" v4-mutant vmalock/v4)
 		else
 			mwt=$wt
 			vgit -C "$mwt" checkout -q vmalock/v4

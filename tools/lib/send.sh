@@ -44,7 +44,7 @@ cmd_send() {
 	local targs=(--kernel "$OPT_KERNEL")
 	[ -z "$OPT_TREE" ] || targs+=(--tree "$OPT_TREE")
 	wt=$(run_sub apply --series v4 "${targs[@]}" | tail -n 1)
-	tree=$(dirname "$(git -C "$wt" rev-parse --path-format=absolute --git-common-dir)")
+	tree=$(main_tree "$wt")
 	out=${out:-$VMALOCK_CACHE/results/send-$(basename "$tree")}
 	swt=$(worktree_at "$tree" v4-send vmalock/base)
 
