@@ -67,20 +67,16 @@ cmd_check() {
 	mapfile -t commits < <(git -C "$wt" rev-list --reverse "$start..$branch")
 	local cwt build out
 	cwt=$(worktree_at "$(main_tree "$wt")" "$series-check" "$start")
-	build="$VMALOCK_CACHE/build/$(basename "$cwt")-$OPT_CC"
+	build=$(OPT_CONFIG=debug build_dir "$cwt")
 	out="$VMALOCK_CACHE/results/$(basename "$cwt")-$OPT_CC"
 	mkdir -p "$out" "$(dirname "$build")"
 
 	if [ "$do_build" -eq 1 ]; then
-		mapfile -t kcfg < <(OPT_CONFIG=debug kunitconfig_args)
-		mapfile -t mk < <(cc_make_opts)
-		local kargs=(config --arch=x86_64 --build_dir="$build" "${kcfg[@]}")
-		for m in "${mk[@]}"; do kargs+=(--make_options="$m"); done
+		local kargs
+		mapfile -t kargs < <(OPT_CONFIG=debug kunit_args config "$cwt")
 		# The last commit's config: it enables the test object too.
 		vgit -C "$cwt" checkout -q --detach "${commits[-1]}"
-		# shellcheck disable=SC2016 # expanded by the inner sh
-		step "configure $build" sh -c 'cd "$1" && shift && python3 tools/testing/kunit/kunit.py "$@"' \
-			sh "$cwt" "${kargs[@]}" >"$out/config.log" 2>&1 ||
+		step "configure $build" kunit_py "$cwt" "${kargs[@]}" >"$out/config.log" 2>&1 ||
 			die "$E_FAIL" "kunit.py config failed: see $out/config.log"
 		vgit -C "$cwt" checkout -q --detach "$start"
 		# shellcheck disable=SC2086 # a list of objects

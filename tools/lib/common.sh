@@ -10,6 +10,9 @@ readonly E_FETCH=4     # a package could not be fetched
 readonly E_CHECKSUM=5  # a download does not match tools/vmalock.conf
 readonly E_TREE=6      # not a kernel git tree, dirty tree, wrong base
 readonly E_APPLY=7     # a patch does not apply
+readonly E_NOBOOT=8    # boot: the kernel did not reach userspace
+readonly E_SPLAT=9     # boot: warning, BUG, oops, lockdep report... on the console
+readonly E_TIMEOUT=10  # boot: the guest did not finish in time
 
 VMALOCK_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # VMALOCK_CONF lets the tests substitute a conf with deliberate errors.
@@ -158,6 +161,13 @@ am_series() {
 	die "$E_APPLY" "${failed#"$VMALOCK_TOP"/} does not apply: $(printf '%s\n' "$out" | grep -m1 -E '^error:' || printf '%s\n' "$out" | tail -n 1)"
 }
 
+# What a kernel console must never show: warnings, BUGs (KASAN, soft
+# lockups), oopses, panics, lockdep reports, RCU stalls, hung tasks.
+SPLAT_RE='WARNING:|BUG:|Oops|Call Trace:|Kernel panic|INFO: (possible|task .* blocked)|circular locking|recursive locking|inconsistent lock state|rcu_.*detected stall|soft lockup|hung_task'
+
+# splat_lines CONSOLE: the first lines of CONSOLE that report a splat.
+splat_lines() { grep -m 5 -E "$SPLAT_RE" "$1" || true; }
+
 # content_stamp FILE...: one hash over the contents of FILEs.
 content_stamp() { cat "$@" | sha256sum | cut -c1-16; }
 
@@ -205,22 +215,85 @@ cc_make_opts() {
 	[ -z "${!var}" ] || printf '%s\n' ${!var}
 }
 
-# kunit.py --kunitconfig arguments for OPT_CONFIG.
-kunitconfig_args() {
-	printf -- '--kunitconfig=%s\n' "$VMALOCK_TOP/kunit-configs/vma_lock.config"
+# The kunit-configs/ fragments for OPT_CONFIG, one path a line: the suite,
+# the options that let the same kernel boot a userspace (tools/vmalock boot),
+# and for "debug" the debug options.
+config_fragments() {
+	printf '%s\n' "$VMALOCK_TOP/kunit-configs/vma_lock.config" \
+		"$VMALOCK_TOP/kunit-configs/boot.config"
 	[ "$OPT_CONFIG" = default ] ||
-		printf -- '--kunitconfig=%s\n' "$VMALOCK_TOP/kunit-configs/debug.config"
+		printf '%s\n' "$VMALOCK_TOP/kunit-configs/debug.config"
 }
 
 # The build directory for worktree WT with the current build options.
 build_dir() { printf '%s/build/%s-%s-%s\n' "$VMALOCK_CACHE" "$(basename "$1")" "$OPT_CC" "$OPT_CONFIG"; }
 
+# kunit_args VERB WT: the kunit.py arguments, one a line, for VERB (config,
+# build or run) in the build directory of worktree WT with the current
+# --cc and --config. Every kernel build of the tools goes through here.
+kunit_args() {
+	local f m
+	printf '%s\n' "$1" --arch=x86_64 "--build_dir=$(build_dir "$2")"
+	while read -r f; do printf -- '--kunitconfig=%s\n' "$f"; done < <(config_fragments)
+	[ "$1" = config ] || printf -- '--jobs=%s\n' "$(nproc)"
+	while read -r m; do printf -- '--make_options=%s\n' "$m"; done < <(cc_make_opts)
+}
+
+# kunit_py WT ARG...: tools/testing/kunit/kunit.py ARG... run in WT.
+kunit_py() {
+	local wt=$1
+	shift
+	(cd "$wt" && python3 tools/testing/kunit/kunit.py "$@")
+}
+
+# build_failed LOG: die with what went wrong in the kunit.py log LOG,
+# naming the config options that did not stick.
+build_failed() {
+	local missing
+	missing=$(sed -n 's/.*Missing: //p' "$1" | head -n 1)
+	if [ -n "$missing" ]; then
+		die "$E_FAIL" "config options from kunit-configs/ did not stick (unmet dependencies?): $missing; see $1"
+	fi
+	grep -E 'error|Error' "$1" | head -n 20 >&2 || true
+	die "$E_FAIL" "build with $OPT_CC failed: see $1"
+}
+
 # Where a build of COMMIT (of the repo in the current directory or WT) keeps
-# its vmlinux for later comparison: keyed by the tree, so that rewording a
-# commit message does not call for a rebuild.
+# its vmlinux, bzImage and .config: keyed by the tree and the contents of the
+# config fragments, so that rewording a commit message does not call for a
+# rebuild and changing a fragment does.
 artifact_dir() {
-	printf '%s/artifacts/%s-%s/%s\n' "$VMALOCK_CACHE" "$OPT_CC" "$OPT_CONFIG" \
-		"$(git -C "${2:-.}" rev-parse "$1^{tree}")"
+	local frags
+	mapfile -t frags < <(config_fragments)
+	printf '%s/artifacts/%s-%s-%s/%s\n' "$VMALOCK_CACHE" "$OPT_CC" "$OPT_CONFIG" \
+		"$(content_stamp "${frags[@]}")" "$(git -C "${2:-.}" rev-parse "$1^{tree}")"
+}
+
+# keep_artifacts WT COMMIT: keep the last build in WT's build directory as
+# COMMIT's.
+keep_artifacts() {
+	local b a
+	b=$(build_dir "$1")
+	a=$(artifact_dir "$2" "$1")
+	mkdir -p "$a"
+	cp "$b/vmlinux" "$b/arch/x86/boot/bzImage" "$b/.config" "$a/"
+}
+
+# build_commit WT COMMIT: build COMMIT in WT with kunit.py, unless a build of
+# it is kept already; print the directory that keeps it.
+build_commit() {
+	local wt=$1 c=$2 a build args
+	a=$(artifact_dir "$c" "$wt")
+	if [ ! -f "$a/vmlinux" ] || [ ! -f "$a/bzImage" ] || [ ! -f "$a/.config" ]; then
+		build=$(build_dir "$wt")
+		mkdir -p "$(dirname "$build")"
+		vgit -C "$wt" checkout -q --detach "$c"
+		mapfile -t args < <(kunit_args build "$wt")
+		step "build $(git -C "$wt" log -1 --format='%h %s' "$c") with $OPT_CC, $OPT_CONFIG config (about 9 min from scratch; log $build.log)" \
+			kunit_py "$wt" "${args[@]}" >"$build.log" 2>&1 || build_failed "$build.log"
+		keep_artifacts "$wt" "$c"
+	fi
+	printf '%s\n' "$a"
 }
 
 need_cc() {

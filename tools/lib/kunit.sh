@@ -53,31 +53,26 @@ kunit_one() {
 	vgit -C "$wt" checkout -q --detach "$commit"
 	log "kunit $(basename "$wt") $(git -C "$wt" log -1 --format='%h %s' "$commit")"
 	log "  build $build (about 9 minutes from scratch on 2 cores; log: $res/$label.log)"
-	mapfile -t kcfg < <(kunitconfig_args)
-	mapfile -t mk < <(cc_make_opts)
-	local args=(run --arch=x86_64 --build_dir="$build" "${kcfg[@]}"
-		--jobs="$(nproc)" --qemu_args=-smp\ 2 --timeout=600
+	local args
+	mapfile -t args < <(kunit_args run "$wt")
+	args+=(--qemu_args=-smp\ 2 --timeout=600
 		--json="$res/$label.json" --junit="$res/$label.xml")
-	for m in "${mk[@]}"; do args+=(--make_options="$m"); done
 	[ "${OPT_RUNS:-1}" -le 1 ] || args+=(--kernel_args="vma_lock_kunit.stress_runs=$OPT_RUNS")
 	rm -f "$res/$label.json" "$res/$label.xml"
 	t0=$(date +%s)
-	(cd "$wt" && python3 tools/testing/kunit/kunit.py "${args[@]}" \
-		"$VMALOCK_KUNIT_SUITE") >"$res/$label.log" 2>&1 || rc=$?
+	kunit_py "$wt" "${args[@]}" "$VMALOCK_KUNIT_SUITE" >"$res/$label.log" 2>&1 || rc=$?
 	read -r p f s < <(kunit_counts "$res/$label.json")
 	printf 'kunit %s %s: %d passed, %d failed, %d skipped (%d s; %s)\n' \
 		"$(basename "$wt")" "$label" "$p" "$f" "$s" "$(($(date +%s) - t0))" \
 		"$(grep -m1 -o 'Elapsed time: .*' "$res/$label.log" || echo 'no timing')"
-	if [ -z "${3:-}" ] && [ -f "$build/vmlinux" ]; then
-		mkdir -p "$(artifact_dir "$commit" "$wt")"
-		cp "$build/vmlinux" "$(artifact_dir "$commit" "$wt")/vmlinux"
+	if [ -z "${3:-}" ] && [ -f "$build/vmlinux" ] && [ -f "$build/arch/x86/boot/bzImage" ]; then
+		keep_artifacts "$wt" "$commit"
 	fi
 	# KUnit passes a case even when lockdep or a WARN fires beside it.
 	local splat=''
 	if [ -f "$build/test.log" ]; then
 		cp "$build/test.log" "$res/$label.console"
-		splat=$(grep -m 5 -E 'WARNING:|BUG:|Oops|Call Trace:|INFO: (possible|task .* blocked)|circular locking|recursive locking|inconsistent lock state|rcu_.*detected stall' \
-			"$res/$label.console" || true)
+		splat=$(splat_lines "$res/$label.console")
 	fi
 	if [ -n "$splat" ]; then
 		log "kernel splat in the console of $label ($res/$label.console):"

@@ -23,26 +23,7 @@ U
 }
 
 # nfc_vmlinux WT COMMIT: path of a vmlinux built from COMMIT (built if needed).
-nfc_vmlinux() {
-	local wt=$1 c=$2 a build
-	a="$(artifact_dir "$c" "$wt")/vmlinux"
-	if [ ! -f "$a" ]; then
-		build=$(build_dir "$wt")
-		mkdir -p "$(dirname "$build")"
-		vgit -C "$wt" checkout -q --detach "$c"
-		mapfile -t kcfg < <(kunitconfig_args)
-		mapfile -t mk < <(cc_make_opts)
-		local args=(build --arch=x86_64 --build_dir="$build" "${kcfg[@]}" --jobs="$(nproc)")
-		for m in "${mk[@]}"; do args+=(--make_options="$m"); done
-		# shellcheck disable=SC2016 # expanded by the inner sh
-		step "build $(git -C "$wt" log -1 --format='%h %s' "$c") with $OPT_CC" \
-			sh -c 'cd "$1" && shift && python3 tools/testing/kunit/kunit.py "$@"' sh "$wt" "${args[@]}" \
-			>"$build.log" 2>&1 || die "$E_FAIL" "build failed: see $build.log"
-		mkdir -p "$(dirname "$a")"
-		cp "$build/vmlinux" "$a"
-	fi
-	printf '%s\n' "$a"
-}
+nfc_vmlinux() { printf '%s/vmlinux\n' "$(build_commit "$1" "$2" | tail -n 1)"; }
 
 cmd_nfc() {
 	parse_common "$@"
