@@ -65,7 +65,9 @@ kunit_one() {
 	printf 'kunit %s %s: %d passed, %d failed, %d skipped (%d s; %s)\n' \
 		"$(basename "$wt")" "$label" "$p" "$f" "$s" "$(($(date +%s) - t0))" \
 		"$(grep -m1 -o 'Elapsed time: .*' "$res/$label.log" || echo 'no timing')"
-	if [ -z "${3:-}" ] && [ -f "$build/vmlinux" ] && [ -f "$build/arch/x86/boot/bzImage" ]; then
+	# kunit.py starts the kernel only after a good build: keep that build
+	# (a failed one leaves the previous commit's files in place).
+	if [ -z "${3:-}" ] && grep -q 'Starting KUnit Kernel' "$res/$label.log"; then
 		keep_artifacts "$wt" "$commit"
 	fi
 	# KUnit passes a case even when lockdep or a WARN fires beside it.
