@@ -349,6 +349,22 @@ static void print_vmstat(const unsigned long long *before,
 	printf("per-VMA lock: %llu lookups found a replaced VMA\n", d[3]);
 }
 
+/* A line a minute on long runs; the counters are read while they move. */
+static void print_progress(const struct faulter *f, unsigned long nf,
+			   const struct mutator *m, unsigned long nm,
+			   unsigned long secs)
+{
+	unsigned long i, o, accesses = 0, ops = 0;
+
+	for (i = 0; i < nf; i++)
+		accesses += READ_ONCE(f[i].accesses);
+	for (i = 0; i < nm; i++)
+		for (o = 0; o < NR_OPS; o++)
+			ops += READ_ONCE(m[i].ops[o]);
+	printf("progress: %lu s, %lu accesses, %lu VMA operations\n",
+	       secs, accesses, ops);
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -541,8 +557,11 @@ int main(int argc, char **argv)
 		}
 	}
 
-	for (i = 0; i < seconds * 10 && !atomic_load(&stop); i++)
+	for (i = 1; i <= seconds * 10 && !atomic_load(&stop); i++) {
 		usleep(100000);
+		if (i % 600 == 0 && i < seconds * 10)
+			print_progress(faulters, nfault, mutators, nmut, i / 10);
+	}
 	atomic_store(&stop, 1);
 
 	for (i = 0; i < nfault; i++) {
