@@ -12,6 +12,8 @@ setup() {
 	cat >"$FAKE" <<'Q'
 #!/bin/bash
 printf '%s\n' "$@" >"$BATS_TEST_TMPDIR/qemu.args"
+# As a kernel does: the command line first (it names hung_task_timeout_secs).
+while [ $# -gt 0 ]; do [ "$1" = -append ] && echo "[    0.0] Command line: $2"; shift; done
 up() { echo "[    1.0] Run /init as init process"; echo "vmalock-init: userspace up after 1.00 s"; }
 case "$FAKE_QEMU" in
 pass) up; echo "per-VMA lock: 7 faults handled under the VMA lock"; echo PASS ;;
@@ -20,6 +22,8 @@ fail) up; echo "error: faulter 0: page 3 holds 0x1, wrote 0x2 last"; echo FAIL ;
 splat) up; echo "[    2.0] WARNING: CPU: 1 PID: 40 at mm/mmap_lock.c:90 vma_refcount_put+0x1/0x2"; echo PASS ;;
 lockdep) up; echo "[    2.0] ======================================================"
 	echo "[    2.0] WARNING: possible circular locking dependency detected"; echo PASS ;;
+hungtask) up; echo "[  128.5] INFO: task vma_stress:66 blocked for more than 61 seconds."
+	echo "[  128.5] Call Trace:"; sleep 60 ;;
 noboot) echo "[    0.5] Kernel panic - not syncing: VFS: Unable to mount root fs" ;;
 hang) up; sleep 60 ;;
 bench) up; echo "bench: 1000 write faults timed (1000 minor faults counted)"
@@ -28,7 +32,7 @@ esac
 Q
 	chmod +x "$FAKE"
 	export VMALOCK_QEMU=$FAKE
-	IMG=$BATS_TEST_TMPDIR/kernel/bzImage
+	IMG=$BATS_TEST_TMPDIR/kernel/vmlinuz-test
 	mkdir -p "$(dirname "$IMG")"
 	: >"$IMG"
 }
@@ -89,7 +93,7 @@ good_config() {
 	[[ $args == *"-no-reboot"* ]]
 	[[ $args == *"-smp 4 -m 2G"* ]]
 	[[ $args == *"-kernel $IMG -initrd $cpio"* ]]
-	[[ $args == *"kunit.enable=0"*"vmalock.args=-d,5,-t,4,-w,2,-r"* ]]
+	[[ $args == *"kunit.enable=0"*"hung_task_timeout_secs=60"*"vmalock.args=-d,5,-t,4,-w,2,-r"* ]]
 }
 
 @test "boot: pass, workload failure, splat, lockdep report, no boot" {
@@ -119,7 +123,11 @@ good_config() {
 	[ "$status" -eq 10 ]
 	[[ $output == *"no end after 3 s"* ]]
 	[ "$SECONDS" -lt 20 ]
-	! pgrep -f "$FAKE" >/dev/null
+	[ -z "$(pgrep -f "$FAKE" || true)" ]
+	# A hung task reported before the end is shown with the timeout.
+	FAKE_QEMU=hungtask run "$VMALOCK" boot --image "$IMG" --timeout 3
+	[ "$status" -eq 10 ]
+	[[ $output == *"splat: "*"INFO: task vma_stress:66 blocked for more than 61 seconds"* ]]
 }
 
 @test "boot: missing image, missing QEMU, bad numbers" {

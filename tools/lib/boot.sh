@@ -102,6 +102,8 @@ boot_config_check() {
 
 # boot_one LABEL IMAGE CONSOLE SMP ARGS [QEMU-OPTION...]: boot IMAGE with
 # the workload arguments ARGS (comma separated); console into CONSOLE.
+# Hung tasks are reported after 60 s (not 120), so that a task stuck early
+# in a 30 s run shows on the console before the timeout ends the guest.
 # Returns 0 or one of the boot exit codes.
 boot_one() {
 	local label=$1 image=$2 console=$3 smp=$4 wargs=$5 cpio pid t0 now last=0
@@ -109,7 +111,7 @@ boot_one() {
 	cpio=$(boot_initramfs)
 	local qemu=(-nographic -no-reboot -accel tcg -smp "$smp" -m 2G
 		-kernel "$image" -initrd "$cpio"
-		-append "console=ttyS0 kunit.enable=0 panic=-1 vmalock.args=$wargs" "$@")
+		-append "console=ttyS0 kunit.enable=0 panic=-1 sysctl.kernel.hung_task_timeout_secs=60 vmalock.args=$wargs" "$@")
 	[ ! -f /usr/share/qemu/qboot.rom ] || qemu+=(-bios qboot.rom)
 	mkdir -p "$(dirname "$console")"
 	log "boot $label: QEMU -smp $smp${*:+ $*}, workload '${wargs//,/ }', timeout $OPT_TIMEOUT s; console $console"
@@ -206,13 +208,14 @@ cmd_boot() {
 	[ "$bench" -eq 0 ] || OPT_TIMEOUT=${timeout:-600}
 	need "$VMALOCK_QEMU" cpio gcc readelf
 
-	local labels=() dirs=() t
+	local labels=() images=() t d
 	if [ -n "$image" ]; then
 		[ -f "$image" ] || die "$E_USAGE" "--image: no kernel image at '$image'"
 		labels=(image)
-		dirs=("$(cd "$(dirname "$image")" && pwd)")
-		if [ -f "${dirs[0]}/.config" ]; then
-			boot_config_check "${dirs[0]}/.config"
+		images=("$(cd "$(dirname "$image")" && pwd)/$(basename "$image")")
+		d=$(dirname "${images[0]}")
+		if [ -f "$d/.config" ]; then
+			boot_config_check "$d/.config"
 		else
 			log "no .config beside $image: the boot options are not checked"
 		fi
@@ -227,8 +230,9 @@ cmd_boot() {
 		[ ${#BOOT_COMMITS[@]} -gt 0 ] || die "$E_FAIL" "no commit of vmalock/v4 adds the test"
 		case "$target" in both) labels=(base head) ;; *) labels=("$target") ;; esac
 		for t in "${labels[@]}"; do
-			dirs+=("$(boot_kernel_dir "$t")")
-			boot_config_check "${dirs[-1]}/.config"
+			d=$(boot_kernel_dir "$t")
+			boot_config_check "$d/.config"
+			images+=("$d/bzImage")
 		done
 		vgit -C "$BOOT_WT" checkout -q vmalock/v4
 	fi
@@ -239,7 +243,7 @@ cmd_boot() {
 		for i in "${!labels[@]}"; do
 			console=$res/${labels[$i]}-$OPT_CC-$OPT_CONFIG.console
 			r=0
-			boot_one "${labels[$i]}" "${dirs[$i]}/bzImage" "$console" 4 \
+			boot_one "${labels[$i]}" "${images[$i]}" "$console" 4 \
 				"-d,$seconds,-t,4,-w,2,-r" || r=$?
 			printf 'boot %s (%s, %s): %s in %d s\n' "${labels[$i]}" "$OPT_CC" "$OPT_CONFIG" \
 				"$([ "$r" -eq 0 ] && echo PASS || echo "FAILED (exit $r)")" "$BOOT_SECONDS"
@@ -257,7 +261,7 @@ cmd_boot() {
 		for i in "${!labels[@]}"; do
 			console=$res/bench-${labels[$i]}-$OPT_CC-$OPT_CONFIG-$round.console
 			r=0
-			boot_one "${labels[$i]}" "${dirs[$i]}/bzImage" "$console" 1 \
+			boot_one "${labels[$i]}" "${images[$i]}" "$console" 1 \
 				"-b,$faults,-p,256,-r" -icount shift=0,sleep=off || r=$?
 			if [ "$r" -ne 0 ]; then
 				[ "$rc" -ne 0 ] || rc=$r

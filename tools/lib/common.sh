@@ -163,7 +163,7 @@ am_series() {
 
 # What a kernel console must never show: warnings, BUGs (KASAN, soft
 # lockups), oopses, panics, lockdep reports, RCU stalls, hung tasks.
-SPLAT_RE='WARNING:|BUG:|Oops|Call Trace:|Kernel panic|INFO: (possible|task .* blocked)|circular locking|recursive locking|inconsistent lock state|rcu_.*detected stall|soft lockup|hung_task'
+SPLAT_RE='WARNING:|BUG:|Oops|Call Trace:|Kernel panic|INFO: (possible|task .* blocked)|circular locking|recursive locking|inconsistent lock state|rcu_.*detected stall|soft lockup'
 
 # splat_lines CONSOLE: the first lines of CONSOLE that report a splat.
 splat_lines() { grep -m 5 -E "$SPLAT_RE" "$1" || true; }
