@@ -229,12 +229,16 @@ cmd_boot() {
 		mapfile -t BOOT_COMMITS < <(commits_with_test "$BOOT_WT" vmalock/base vmalock/v4)
 		[ ${#BOOT_COMMITS[@]} -gt 0 ] || die "$E_FAIL" "no commit of vmalock/v4 adds the test"
 		case "$target" in both) labels=(base head) ;; *) labels=("$target") ;; esac
+		local was
+		was=$(git -C "$BOOT_WT" rev-parse HEAD)
 		for t in "${labels[@]}"; do
 			d=$(boot_kernel_dir "$t")
 			boot_config_check "$d/.config"
 			images+=("$d/bzImage")
 		done
-		vgit -C "$BOOT_WT" checkout -q vmalock/v4
+		# Move the worktree back only if a build moved it.
+		[ "$(git -C "$BOOT_WT" rev-parse HEAD)" = "$was" ] ||
+			vgit -C "$BOOT_WT" checkout -q vmalock/v4
 	fi
 
 	local res=$VMALOCK_CACHE/results/boot rc=0 r i console
