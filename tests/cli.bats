@@ -14,7 +14,7 @@ setup() {
 	run "$VMALOCK" --help
 	[ "$status" -eq 0 ]
 	[[ $output == *"Exit codes"* ]]
-	for s in fetch base apply check build kunit nfc; do
+	for s in fetch base apply check build kunit boot nfc mutants send; do
 		run "$VMALOCK" "$s" --help
 		[ "$status" -eq 0 ]
 		[[ $output == *"usage: tools/vmalock $s"* ]]

@@ -76,7 +76,7 @@ cmd_check() {
 		mapfile -t kargs < <(OPT_CONFIG=debug kunit_args config "$cwt")
 		# The last commit's config: it enables the test object too.
 		vgit -C "$cwt" checkout -q --detach "${commits[-1]}"
-		step "configure $build" kunit_py "$cwt" "${kargs[@]}" >"$out/config.log" 2>&1 ||
+		step "configure $build" to_log "$out/config.log" kunit_py "$cwt" "${kargs[@]}" ||
 			die "$E_FAIL" "kunit.py config failed: see $out/config.log"
 		vgit -C "$cwt" checkout -q --detach "$start"
 		# shellcheck disable=SC2086 # a list of objects

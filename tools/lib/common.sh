@@ -29,6 +29,14 @@ die() {
 	exit "$code"
 }
 
+# to_log FILE CMD...: run CMD with its output (both streams) into FILE; for
+# `step NAME to_log FILE CMD`, which keeps step's own lines on the terminal.
+to_log() {
+	local f=$1
+	shift
+	"$@" >"$f" 2>&1
+}
+
 # step NAME CMD...: run CMD, print NAME and how long it took.
 step() {
 	local name=$1 t0 rc=0
@@ -290,7 +298,7 @@ build_commit() {
 		vgit -C "$wt" checkout -q --detach "$c"
 		mapfile -t args < <(kunit_args build "$wt")
 		step "build $(git -C "$wt" log -1 --format='%h %s' "$c") with $OPT_CC, $OPT_CONFIG config (about 9 min from scratch; log $build.log)" \
-			kunit_py "$wt" "${args[@]}" >"$build.log" 2>&1 || build_failed "$build.log"
+			to_log "$build.log" kunit_py "$wt" "${args[@]}" || build_failed "$build.log"
 		keep_artifacts "$wt" "$c"
 	fi
 	printf '%s\n' "$a"

@@ -83,13 +83,13 @@ cmd_fetch() {
 		printf 'deb [signed-by=%s] %s %s main\n' "$VMALOCK_KEYRING" "$mirror" "$suite" \
 			>"$VMALOCK_CACHE/apt/sources.list"
 		# apt-get update only warns about a mirror it cannot reach.
-		if ! step "apt-get update ($suite)" apt_private -o APT::Update::Error-Mode=any update \
-			>"$tmp/update.log" 2>&1 || grep -qE '^(Err:|E:|W: Failed)' "$tmp/update.log"; then
+		if ! step "apt-get update ($suite)" to_log "$tmp/update.log" \
+			apt_private -o APT::Update::Error-Mode=any update || grep -qE '^(Err:|E:|W: Failed)' "$tmp/update.log"; then
 			die "$E_FETCH" "cannot reach suite $suite at $mirror (see: apt-get update output below)
 $(grep -m 3 -E '^(Err:|E:|W:)' "$tmp/update.log")"
 		fi
-		(cd "$tmp" && step "download $pkg=$ver" apt_private download "$pkg=$ver") \
-			>"$tmp/download.log" 2>&1 ||
+		(cd "$tmp" && step "download $pkg=$ver" to_log "$tmp/download.log" \
+			apt_private download "$pkg=$ver") ||
 			die "$E_FETCH" "cannot download $pkg=$ver from $suite: $(grep -m1 -E '^E:' "$tmp/download.log" || tail -n 1 "$tmp/download.log")"
 		local got
 		got=$(find "$tmp" -maxdepth 1 -name "${pkg}_*.deb" | head -n 1)
