@@ -60,7 +60,7 @@ cmd_nfc() {
 
 	python3 "$VMALOCK_TOP/tools/lib/nfc.py" "$before" "$after" >"$out/functions.txt" ||
 		die "$E_FAIL" "the comparison failed"
-	grep '^  ' "$out/functions.txt" | head -n 40
+	grep '^  ' "$out/functions.txt" | head -n 40 || true
 	[ "$(grep -c '^  ' "$out/functions.txt")" -le 40 ] ||
 		log "... $(grep -c '^  ' "$out/functions.txt") lines in all: $out/functions.txt"
 	printf 'nfc %s %s: %s; bloat-o-meter %s\n' "$OPT_CC" "$OPT_CONFIG" \
