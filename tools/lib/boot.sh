@@ -100,17 +100,17 @@ boot_config_check() {
 	done < <(config_fragments)
 }
 
-# boot_one LABEL IMAGE CONSOLE SMP ARGS [QEMU-OPTION...]: boot IMAGE with
-# the workload arguments ARGS (comma separated); console into CONSOLE.
+# boot_one LABEL IMAGE CONSOLE SMP ARGS [QEMU-OPTION...]: boot IMAGE and the
+# initramfs BOOT_CPIO with the workload arguments ARGS (comma separated);
+# console into CONSOLE.
 # Hung tasks are reported after 60 s (not 120), so that a task stuck early
 # in a 30 s run shows on the console before the timeout ends the guest.
 # Returns 0 or one of the boot exit codes.
 boot_one() {
-	local label=$1 image=$2 console=$3 smp=$4 wargs=$5 cpio pid t0 now last=0
+	local label=$1 image=$2 console=$3 smp=$4 wargs=$5 pid t0 now last=0
 	shift 5
-	cpio=$(boot_initramfs)
 	local qemu=(-nographic -no-reboot -accel tcg -smp "$smp" -m 2G
-		-kernel "$image" -initrd "$cpio"
+		-kernel "$image" -initrd "$BOOT_CPIO"
 		-append "console=ttyS0 kunit.enable=0 panic=-1 sysctl.kernel.hung_task_timeout_secs=60 vmalock.args=$wargs" "$@")
 	[ ! -f /usr/share/qemu/qboot.rom ] || qemu+=(-bios qboot.rom)
 	mkdir -p "$(dirname "$console")"
@@ -241,6 +241,8 @@ cmd_boot() {
 			vgit -C "$BOOT_WT" checkout -q vmalock/v4
 	fi
 
+	# One initramfs for every boot of this run.
+	BOOT_CPIO=$(boot_initramfs)
 	local res=$VMALOCK_CACHE/results/boot rc=0 r i console
 	mkdir -p "$res"
 	if [ "$bench" -eq 0 ]; then

@@ -64,7 +64,7 @@ struct faulter {
 	unsigned int id;
 	u64 *last;		/* last value written, per shared page */
 	char *priv;		/* PRIVATE_PAGES pages of its own */
-	unsigned long accesses, verified, zapped, segv, rounds;
+	unsigned long accesses, verified, zapped, segv;
 	char failure[160];
 };
 
@@ -232,7 +232,6 @@ static void private_round(struct faulter *f, u64 tag)
 		}
 		f->verified++;
 	}
-	f->rounds++;
 }
 
 static void *faulter_main(void *arg)
