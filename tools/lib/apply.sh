@@ -12,54 +12,48 @@ its own, in a worktree under the cache:
             (tag vmalock/pristine), branch vmalock/mainline.
 A patch that does not apply stops the run with the patch and hunk named,
 and the branch is left at its start point. A re-run with unchanged patches
-reuses the branch. Prints the worktree's path as the last line.
+reuses the branch, after checking that the worktree holds exactly a commit
+of it (an interrupted run's leftovers are reset). Prints the worktree's
+path as the last line.
 U
 }
 
 cmd_apply() {
-	parse_common "$@"
-	local series=v4 dir start sfile wt stamp branch
-	set -- "${REST[@]}"
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		-s | --series) [ $# -ge 2 ] || die "$E_USAGE" "$1 needs a value"
-			series=$2; shift 2 ;;
-		--series=*) series=${1#*=}; shift ;;
-		*) die "$E_USAGE" "unexpected argument '$1'" ;;
-		esac
-	done
+	parse_opts 'series=' "$@"
+	common_opts
+	local series=${OPT_SERIES:-v4} dir start sfile wt stamp branch
 	sfile=$(series_file "$series")
-	mapfile -t patches < <(series_patches "$sfile" "$VMALOCK_TOP/patches")
-	[ ${#patches[@]} -gt 0 ] || die "$E_USAGE" "$sfile lists no patch"
-
-	local base_args=(--kernel "$OPT_KERNEL")
-	[ -z "$OPT_TREE" ] || base_args+=(--tree "$OPT_TREE")
-	dir=$(run_sub base "${base_args[@]}" | tail -n 1)
+	series_patches "$sfile" "$VMALOCK_TOP/patches"
+	lock_tree
+	tree_args
+	dir=$(sub_path base "${TARGS[@]}")
 	case "$series" in
 	mainline) start=$(git -C "$dir" rev-parse vmalock/pristine) ;;
 	*) start=$(git -C "$dir" rev-parse vmalock/base) ;;
 	esac
 	branch=vmalock/$series
-	stamp="$start-$(content_stamp "$sfile" "${patches[@]}")"
+	stamp="$start-$(content_stamp "$sfile" "${PATCHES[@]}")"
 
 	wt="$VMALOCK_CACHE/worktrees/$(basename "$dir")-$series"
 	if [ "$(git -C "$dir" config "vmalock.stamp-$series" || true)" = "$stamp" ] &&
 		[ -e "$wt/.git" ] && git -C "$dir" rev-parse -q --verify "$branch" >/dev/null; then
-		# Leave a worktree that is on a commit of the series where it is:
-		# another run may be building that commit.
+		clean_worktree "$wt"
+		# A worktree on a commit of the series stays there (builds are
+		# incremental); anything else goes back to the branch head.
 		if ! git -C "$wt" merge-base --is-ancestor HEAD "$branch" ||
 			git -C "$wt" merge-base --is-ancestor HEAD "$start"; then
-			vgit -C "$wt" checkout -q "$branch"
+			vgit -C "$wt" checkout -q "$branch" || die "$E_FAIL" "cannot check out $branch in $wt"
 		fi
 		log "reusing $branch: $(git -C "$wt" rev-list --count "$start..$branch") patches on $(git -C "$wt" log -1 --format=%h "$start")"
 		emit_path "$wt"
 		return
 	fi
 	git -C "$dir" config --unset "vmalock.stamp-$series" || true
-	wt=$(worktree_at "$dir" "$series" "$start")
-	vgit -C "$wt" checkout -q -B "$branch" "$start"
-	step "git am ${#patches[@]} patches ($series)" am_series "$wt" "${patches[@]}"
+	worktree_at "$dir" "$series" "$start"
+	wt=$WT
+	vgit -C "$wt" checkout -q -B "$branch" "$start" || die "$E_FAIL" "cannot create $branch"
+	am_series "$wt" "${PATCHES[@]}"
 	git -C "$dir" config "vmalock.stamp-$series" "$stamp"
-	log "$branch: $(git -C "$wt" log -1 --format='%h %s')"
+	log "applied ${#PATCHES[@]} patches ($series); $branch: $(git -C "$wt" log -1 --format='%h %s')"
 	emit_path "$wt"
 }

@@ -17,10 +17,8 @@ Prints the tree's path as the last line. Re-runs reuse what is valid.
 U
 }
 
-fixture_patches() { series_patches "$VMALOCK_TOP/base/series" "$VMALOCK_TOP/base"; }
-
 vgit_import() {
-	vgit -C "$1" add -A -f
+	vgit -C "$1" add -A -f || return 1
 	GIT_AUTHOR_NAME=$VMALOCK_GIT_NAME GIT_AUTHOR_EMAIL=$VMALOCK_GIT_EMAIL \
 		GIT_AUTHOR_DATE=$VMALOCK_GIT_DATE vgit -C "$1" commit -q -m "$2"
 }
@@ -28,19 +26,21 @@ vgit_import() {
 # import_tarball DIR: DIR becomes a git repo holding the pristine tarball.
 import_tarball() {
 	local dir=$1 tarball partial="$1.partial"
-	tarball=$(run_sub fetch --kernel "$OPT_KERNEL" | tail -n 1)
+	tarball=$(sub_path fetch --kernel "$OPT_KERNEL")
 	rm -rf "$partial"
 	mkdir -p "$partial"
-	step "unpack $(basename "$tarball")" tar -xf "$tarball" -C "$partial" --strip-components=1
+	step "unpack $(basename "$tarball")" tar -xf "$tarball" -C "$partial" --strip-components=1 ||
+		die "$E_FETCH" "cannot unpack $tarball"
 	if [ ! -f "$partial/Makefile" ] || [ ! -f "$partial/include/linux/mmap_lock.h" ]; then
 		die "$E_TREE" "$(basename "$tarball") does not hold a kernel tree"
 	fi
-	vgit -C "$partial" init -q -b vmalock-import
+	vgit -C "$partial" init -q -b vmalock-import || die "$E_FAIL" "git init failed in $partial"
 	git -C "$partial" config gc.auto 0
 	# Debian's top-level .gitignore ignores every top-level entry: force.
 	step "git import ($(find "$partial" -type f | wc -l) files)" \
 		vgit_import "$partial" \
-		"Import Debian $(kernel_field "$OPT_KERNEL" 2) $(kernel_field "$OPT_KERNEL" 3)"
+		"Import Debian $(kernel_field "$OPT_KERNEL" 2) $(kernel_field "$OPT_KERNEL" 3)" ||
+		die "$E_FAIL" "git import of $partial failed"
 	vgit -C "$partial" tag vmalock/pristine
 	mv "$partial" "$dir"
 }
@@ -59,18 +59,20 @@ clone_user_tree() {
 		return
 	fi
 	rm -rf "$partial" "$dir"
-	step "clone $OPT_TREE" vgit clone -q --shared --no-checkout "$OPT_TREE" "$partial"
+	step "clone $OPT_TREE" vgit clone -q --shared --no-checkout "$OPT_TREE" "$partial" ||
+		die "$E_TREE" "cannot clone $OPT_TREE"
 	step "check out $(git -C "$OPT_TREE" log -1 --format='%h %s' HEAD)" \
-		vgit -C "$partial" checkout -q --detach "$head"
+		vgit -C "$partial" checkout -q --detach "$head" || die "$E_TREE" "cannot check out $head"
 	git -C "$partial" config gc.auto 0
 	vgit -C "$partial" tag vmalock/pristine "$head"
 	mv "$partial" "$dir"
 }
 
 cmd_base() {
-	parse_common "$@"
-	[ ${#REST[@]} -eq 0 ] || die "$E_USAGE" "unexpected argument '${REST[0]}'"
-	need git tar xz sha256sum
+	parse_opts '' "$@"
+	common_opts
+	need git tar xz sha256sum flock
+	lock_tree
 	local dir stamp
 	dir=$(tree_dir)
 	mkdir -p "$(dirname "$dir")"
@@ -81,11 +83,11 @@ cmd_base() {
 		import_tarball "$dir"
 	fi
 
-	mapfile -t fixture < <(fixture_patches)
+	series_patches "$VMALOCK_TOP/base/series" "$VMALOCK_TOP/base"
 	if [ "$(git -C "$dir" rev-parse vmalock/pristine)" = "$VMALOCK_PUBLIC_BASE" ]; then
 		stamp=public
 	else
-		stamp=$(content_stamp "${fixture[@]}")
+		stamp=$(content_stamp "${PATCHES[@]}")
 	fi
 	if [ "$(git -C "$dir" config vmalock.base-stamp || true)" = "$stamp" ] &&
 		git -C "$dir" rev-parse -q --verify vmalock/base >/dev/null; then
@@ -94,12 +96,14 @@ cmd_base() {
 		return
 	fi
 
-	vgit -C "$dir" checkout -q --detach vmalock/pristine
+	clean_worktree "$dir"
+	vgit -C "$dir" checkout -q --detach vmalock/pristine || die "$E_FAIL" "cannot check out vmalock/pristine in $dir"
 	vgit -C "$dir" tag -d vmalock/base >/dev/null 2>&1 || true
 	if [ "$stamp" = public ]; then
 		log "HEAD is mainline ${VMALOCK_PUBLIC_BASE:0:12}: the base as it is, no fixture"
 	else
-		step "apply base fixture" am_series "$dir" "${fixture[@]}"
+		am_series "$dir" "${PATCHES[@]}"
+		log "applied the base fixture"
 	fi
 	vgit -C "$dir" tag vmalock/base HEAD
 	git -C "$dir" config vmalock.base-stamp "$stamp"

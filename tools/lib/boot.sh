@@ -1,15 +1,18 @@
 # shellcheck shell=bash
 # vmalock boot: boot a kernel under QEMU with the vma_stress workload.
 
+# shellcheck source=tools/lib/accel.sh
+. "$VMALOCK_TOP/tools/lib/accel.sh"
+
 usage_boot() {
-	cat <<'U'
+	cat <<U
 usage: tools/vmalock boot [--target base|head|both] [--seconds N | --soak MINUTES]
                           [--bench] [--bench-runs N] [--bench-faults N]
-                          [--image BZIMAGE] [--timeout SECONDS]
+                          [--image BZIMAGE] [--timeout SECONDS] [--accel auto|kvm|tcg]
                           [--cc gcc|clang] [--config debug|default]
                           [--kernel 7.3|7.2] [--tree DIR]
 
-Boot x86_64 kernels under QEMU (TCG, -smp 4 -m 2G) with an initramfs of
+Boot x86_64 kernels under QEMU (-smp 4 -m 2G) with an initramfs of
 busybox-static and tools/stress/vma_stress.c, which faults pages while
 other threads munmap/mmap/mprotect/mremap/madvise the same region for N
 seconds (default 30) and checks the data it reads back.
@@ -17,23 +20,27 @@ seconds (default 30) and checks the data it reads back.
          test patch (its test does not run: kunit.enable=0)
   head   the series head
   both   base, then head (the default)
-The kernels are the builds `tools/vmalock kunit` keeps (kunit-configs/ has
+The kernels are the builds that kunit and build keep (kunit-configs/ has
 the boot options), built here if missing. A boot passes only when the
 workload prints PASS, the per-VMA lock counters show faults handled under
 the VMA lock, and the console has no warning, BUG, oops, panic, lockdep
-report, RCU stall, soft lockup or hung task. Consoles are kept under
-$VMALOCK_CACHE/results/boot/.
+report, RCU stall, soft lockup or hung task (tools/lib/badness). Consoles
+go to a new directory under \$VMALOCK_CACHE/results/ (latest-boot).
   --soak MINUTES    run the workload for MINUTES instead
   --bench           instead of the stress run: boot each kernel on one vCPU
-                    with QEMU -icount (guest time counts instructions) and
-                    time --bench-faults (default 50000) write faults; prints
-                    ns per fault for base and head and head/base, for each
-                    of --bench-runs (default 3) rounds, and the spread
+                    under TCG with -icount (guest time counts instructions,
+                    whatever --accel says) and time --bench-faults (default
+                    50000) write faults, --bench-runs (default 3) rounds;
+                    prints ns per fault, head/base and the spread, and fails
+                    if a spread exceeds $VMALOCK_BENCH_MAX_SPREAD% or head/base is off 1 by more
+                    than $VMALOCK_BENCH_MAX_DIFF% (tools/vmalock.conf)
   --image BZIMAGE   boot this image instead (its .config, if beside it, is
                     checked for the boot options)
   --timeout S       hard limit for one boot (default: run time + 150 s)
-Exit codes: 0 pass, 1 workload failed (or no per-VMA lock faults), 8 did
-not boot, 9 kernel splat, 10 timeout; 2, 3, 6, 7 as for every subcommand.
+  --accel A         auto (default), kvm or tcg: as for tools/vmalock kunit
+Exit codes: 0 pass, 1 workload failed (or no per-VMA lock faults, or the
+benchmark out of bounds), 8 did not boot, 9 kernel splat, 10 timeout; 2, 3,
+6, 7 as for every subcommand.
 U
 }
 
@@ -91,25 +98,26 @@ boot_initramfs() {
 # that the kernel's CONFIG does not have as the fragment sets it.
 boot_config_check() {
 	local f line want
-	while read -r f; do
+	config_fragments
+	for f in "${FRAGMENTS[@]}"; do
 		mapfile -t want < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$f")
 		for line in "${want[@]}"; do
 			grep -qxF "$line" "$1" ||
 				die "$E_FAIL" "the kernel config $1 lacks $line from kunit-configs/$(basename "$f") (it did not stick: unmet dependency?)"
 		done
-	done < <(config_fragments)
+	done
 }
 
-# boot_one LABEL IMAGE CONSOLE SMP ARGS [QEMU-OPTION...]: boot IMAGE and the
+# boot_one LABEL IMAGE CONSOLE SMP ARGS QEMU-OPTION...: boot IMAGE and the
 # initramfs BOOT_CPIO with the workload arguments ARGS (comma separated);
-# console into CONSOLE.
+# console into CONSOLE. The QEMU options include the accelerator.
 # Hung tasks are reported after 60 s (not 120), so that a task stuck early
 # in a 30 s run shows on the console before the timeout ends the guest.
 # Returns 0 or one of the boot exit codes.
 boot_one() {
 	local label=$1 image=$2 console=$3 smp=$4 wargs=$5 pid t0 now last=0
 	shift 5
-	local qemu=(-nographic -no-reboot -accel tcg -smp "$smp" -m 2G
+	local qemu=(-nographic -no-reboot -smp "$smp" -m 2G
 		-kernel "$image" -initrd "$BOOT_CPIO"
 		-append "console=ttyS0 kunit.enable=0 panic=-1 sysctl.kernel.hung_task_timeout_secs=60 vmalock.args=$wargs" "$@")
 	[ ! -f /usr/share/qemu/qboot.rom ] || qemu+=(-bios qboot.rom)
@@ -162,51 +170,28 @@ boot_one() {
 	return 0
 }
 
-# boot_kernel_dir TARGET: the directory that keeps TARGET's bzImage and .config.
-boot_kernel_dir() {
-	local c
-	case "$1" in
-	base) c=${BOOT_COMMITS[0]} ;;
-	head) c=${BOOT_COMMITS[-1]} ;;
-	esac
-	build_commit "$BOOT_WT" "$c" | tail -n 1
-}
-
 # boot_field CONSOLE REGEX: the first console line matching REGEX, no CR.
 boot_field() { tr -d '\r' <"$1" | grep -m 1 -E "$2" || true; }
 
 cmd_boot() {
-	parse_common "$@"
-	local target=both seconds=30 bench=0 runs=3 faults=50000 image='' timeout=''
-	set -- "${REST[@]}"
-	while [ $# -gt 0 ]; do
-		if [ "$1" = --bench ]; then
-			bench=1
-			shift
-			continue
-		fi
-		[ $# -ge 2 ] || die "$E_USAGE" "$1 needs a value"
-		case "$1" in
-		--target) target=$2 ;;
-		--seconds) seconds=$2 ;;
-		--soak) [[ $2 =~ ^[0-9]+$ ]] || die "$E_USAGE" "--soak: minutes, a number"
-			seconds=$(($2 * 60)) ;;
-		--bench-runs) runs=$2 ;;
-		--bench-faults) faults=$2 ;;
-		--image) image=$2 ;;
-		--timeout) timeout=$2 ;;
-		*) parse_build_opt "$1" "$2" || die "$E_USAGE" "unexpected argument '$1'" ;;
-		esac
-		shift 2
-	done
+	parse_opts 'target= seconds= soak= bench bench-runs= bench-faults= image= timeout= accel= cc= config=' "$@"
+	common_opts
+	build_opts
+	accel_opt
+	local target=${OPT_TARGET:-both} seconds=${OPT_SECONDS:-30} bench=${OPT_BENCH:-0}
+	local runs=${OPT_BENCH_RUNS:-3} faults=${OPT_BENCH_FAULTS:-50000} image=${OPT_IMAGE:-} timeout=${OPT_TIMEOUT:-}
+	if [ -n "${OPT_SOAK:-}" ]; then
+		[[ $OPT_SOAK =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--soak: minutes, a positive number, not '$OPT_SOAK'"
+		seconds=$((OPT_SOAK * 60))
+	fi
 	local n
 	for n in "$seconds" "$runs" "$faults" ${timeout:+"$timeout"}; do
 		[[ $n =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "'$n': a positive number expected"
 	done
-	case "$target" in base | head | both) ;; *) die "$E_USAGE" "--target: base, head or both" ;; esac
+	case "$target" in base | head | both) ;; *) die "$E_USAGE" "--target: base, head or both, not '$target'" ;; esac
 	OPT_TIMEOUT=${timeout:-$((seconds + 150))}
 	[ "$bench" -eq 0 ] || OPT_TIMEOUT=${timeout:-600}
-	need "$VMALOCK_QEMU" cpio gcc readelf
+	need "$VMALOCK_QEMU" cpio gcc readelf flock
 
 	local labels=() images=() t d
 	if [ -n "$image" ]; then
@@ -221,54 +206,55 @@ cmd_boot() {
 		fi
 	else
 		need_cc
-		local targs=(--kernel "$OPT_KERNEL")
-		[ -z "$OPT_TREE" ] || targs+=(--tree "$OPT_TREE")
-		# shellcheck source=tools/lib/kunit.sh
-		. "$VMALOCK_TOP/tools/lib/kunit.sh"
-		BOOT_WT=$(run_sub apply --series v4 "${targs[@]}" | tail -n 1)
-		mapfile -t BOOT_COMMITS < <(commits_with_test "$BOOT_WT" vmalock/base vmalock/v4)
-		[ ${#BOOT_COMMITS[@]} -gt 0 ] || die "$E_FAIL" "no commit of vmalock/v4 adds the test"
+		lock_tree
+		tree_args
+		local wt
+		wt=$(sub_path apply "${TARGS[@]}" --series v4)
+		commits_with_test "$wt" vmalock/base vmalock/v4
+		[ ${#COMMITS[@]} -gt 0 ] || die "$E_FAIL" "no commit of vmalock/v4 adds $VMALOCK_KUNIT_FILE"
 		case "$target" in both) labels=(base head) ;; *) labels=("$target") ;; esac
-		local was
-		was=$(git -C "$BOOT_WT" rev-parse HEAD)
 		for t in "${labels[@]}"; do
-			d=$(boot_kernel_dir "$t")
-			boot_config_check "$d/.config"
-			images+=("$d/bzImage")
+			case "$t" in
+			base) build_commit "$wt" "${COMMITS[0]}" || exit "$E_FAIL" ;;
+			head) build_commit "$wt" "${COMMITS[-1]}" || exit "$E_FAIL" ;;
+			esac
+			boot_config_check "$ARTIFACTS/.config"
+			images+=("$ARTIFACTS/bzImage")
 		done
-		# Move the worktree back only if a build moved it.
-		[ "$(git -C "$BOOT_WT" rev-parse HEAD)" = "$was" ] ||
-			vgit -C "$BOOT_WT" checkout -q vmalock/v4
 	fi
 
 	# One initramfs for every boot of this run.
-	BOOT_CPIO=$(boot_initramfs)
-	local res=$VMALOCK_CACHE/results/boot rc=0 r i console
-	mkdir -p "$res"
+	BOOT_CPIO=$(boot_initramfs) || exit "$E_FAIL"
+	results_dir boot
+	local rc=0 r i console
 	if [ "$bench" -eq 0 ]; then
+		choose_accel "${images[0]}"
 		for i in "${!labels[@]}"; do
-			console=$res/${labels[$i]}-$OPT_CC-$OPT_CONFIG.console
+			console=$RES/${labels[$i]}-$OPT_CC-$OPT_CONFIG.console
 			r=0
 			boot_one "${labels[$i]}" "${images[$i]}" "$console" 4 \
-				"-d,$seconds,-t,4,-w,2,-r" || r=$?
-			printf 'boot %s (%s, %s): %s in %d s\n' "${labels[$i]}" "$OPT_CC" "$OPT_CONFIG" \
-				"$([ "$r" -eq 0 ] && echo PASS || echo "FAILED (exit $r)")" "$BOOT_SECONDS"
+				"-d,$seconds,-t,4,-w,2,-r" -accel "$QEMU_ACCEL" || r=$?
+			printf 'boot %s (%s, %s, %s): %s in %d s\n' "${labels[$i]}" "$OPT_CC" "$OPT_CONFIG" \
+				"$QEMU_ACCEL" "$([ "$r" -eq 0 ] && echo PASS || echo "FAILED (exit $r)")" "$BOOT_SECONDS"
 			tr -d '\r' <"$console" |
-				grep -E '^(vmalock-init|counts|vma ops|per-VMA lock):' | sed 's/^/  /' || true
+				grep -a -E '^(vmalock-init|counts|vma ops|per-VMA lock):' | sed 's/^/  /' || true
 			[ "$r" -eq 0 ] || [ "$rc" -ne 0 ] || rc=$r
 		done
+		log "consoles: $RES"
 		exit "$rc"
 	fi
 
-	# Benchmark: one vCPU, -icount, the same fault count on every kernel.
+	# Benchmark: one vCPU, TCG with -icount (whatever --accel says: guest
+	# time must count instructions), the same fault count on every kernel.
 	local round ns=() line
+	log "benchmark: TCG with -icount, whatever --accel says (guest time counts instructions)"
 	for ((round = 1; round <= runs; round++)); do
 		line="bench round $round:"
 		for i in "${!labels[@]}"; do
-			console=$res/bench-${labels[$i]}-$OPT_CC-$OPT_CONFIG-$round.console
+			console=$RES/bench-${labels[$i]}-$OPT_CC-$OPT_CONFIG-$round.console
 			r=0
 			boot_one "${labels[$i]}" "${images[$i]}" "$console" 1 \
-				"-b,$faults,-p,256,-r" -icount shift=0,sleep=off || r=$?
+				"-b,$faults,-p,256,-r" -accel tcg -icount shift=0,sleep=off || r=$?
 			if [ "$r" -ne 0 ]; then
 				[ "$rc" -ne 0 ] || rc=$r
 				continue
@@ -280,20 +266,38 @@ cmd_boot() {
 		printf '%s\n' "$line"
 	done
 	[ "$rc" -eq 0 ] || exit "$rc"
-	printf '%s\n' "${ns[@]}" | awk -v faults="$faults" '
+	printf '%s\n' "${ns[@]}" | bench_summary "$faults" "$VMALOCK_BENCH_MAX_DIFF" "$VMALOCK_BENCH_MAX_SPREAD"
+}
+
+# bench_summary FAULTS MAX-DIFF MAX-SPREAD: read "label round ns" lines,
+# print each kernel's mean and spread and head/base; fail (exit 1) if a
+# spread is above MAX-SPREAD % or head/base is off 1 by more than
+# MAX-DIFF %, or a kernel has no figure.
+bench_summary() {
+	awk -v faults="$1" -v maxdiff="$2" -v maxspread="$3" '
+		$3 == "" { bad = bad " " $1 " round " $2 " gave no figure;"; next }
 		{ v[$1, $2] = $3; k[$1] = 1; n[$1]++
 		  if (!($1 in lo) || $3 < lo[$1]) lo[$1] = $3
 		  if (!($1 in hi) || $3 > hi[$1]) hi[$1] = $3; s[$1] += $3 }
 		END {
-			for (l in k)
-				printf "bench %s: %d runs of %d faults, mean %.1f ns/fault, min %.1f, max %.1f, spread %.2f%%\n",
-					l, n[l], faults, s[l] / n[l], lo[l], hi[l], 100 * (hi[l] - lo[l]) / (s[l] / n[l])
+			for (l in k) {
+				sp = 100 * (hi[l] - lo[l]) / (s[l] / n[l])
+				printf "bench %s: %d runs of %d faults, mean %.1f ns/fault, min %.1f, max %.1f, spread %.3f%%\n",
+					l, n[l], faults, s[l] / n[l], lo[l], hi[l], sp
+				if (sp > maxspread)
+					bad = bad sprintf(" spread of %s %.3f%% > %s%%;", l, sp, maxspread)
+			}
 			if (("base" in k) && ("head" in k)) {
 				r = (s["head"] / n["head"]) / (s["base"] / n["base"])
-				printf "bench head/base: %.4f (%+.2f%%)\n", r, 100 * (r - 1)
+				d = 100 * (r - 1)
+				printf "bench head/base: %.5f (%+.3f%%; bound +-%s%%)\n", r, d, maxdiff
 				for (i = 1; i <= n["base"]; i++)
 					if ((("base", i) in v) && (("head", i) in v))
-						printf "bench round %d head/base: %.4f\n", i, v["head", i] / v["base", i]
+						printf "bench round %d head/base: %.5f\n", i, v["head", i] / v["base", i]
+				if (d > maxdiff || -d > maxdiff)
+					bad = bad sprintf(" head/base %+.3f%% beyond +-%s%%;", d, maxdiff)
 			}
+			if (bad != "") { printf "bench: FAILED:%s\n", bad; exit 1 }
+			print "bench: ok"
 		}'
 }

@@ -4,7 +4,8 @@
 usage_check() {
 	cat <<'U'
 usage: tools/vmalock check [--series v4|mainline] [--cc gcc|clang]
-                           [--no-build] [--kernel 7.3|7.2] [--tree DIR]
+                           [--config debug|default] [--no-build]
+                           [--kernel 7.3|7.2] [--tree DIR]
 
 For each patch of the series, in its own worktree (so KUnit builds are not
 disturbed):
@@ -13,7 +14,8 @@ disturbed):
   - a bisect build after it: the objects in VMALOCK_CHECK_OBJECTS
     (tools/vmalock.conf) and the object of every .c it touches, with W=1
     and with sparse (C=2), compared with the same objects on the base.
-    Warnings already on the base are shown once and not counted.
+    Warnings already on the base are shown once and not counted. The
+    configuration is the KUnit one (--config, default debug).
 Prints a count line per check and exits 1 if any count is not 0.
 U
 }
@@ -33,52 +35,52 @@ check_objs() {
 		make -C "$wt" O="$build" ARCH=x86_64 "${mk[@]}" -j"$(nproc)" C=2 "$o" \
 			>>"$out.sparse.raw" 2>&1 || { cat "$out.sparse.raw" >&2; return 1; }
 	done
-	local k
-	for k in w1 sparse; do
-		grep -E '(warning|error):' "$out.$k.raw" |
-			sed -E 's/:[0-9]+:[0-9]+:/:/; s/:[0-9]+:/:/' | sort -u >"$out.$k" || true
-	done
+	normalise_warnings "$out.w1.raw" >"$out.w1"
+	normalise_warnings "$out.sparse.raw" >"$out.sparse"
+}
+
+# normalise_warnings RAW: the compiler or sparse warnings and errors in the
+# build output RAW, without line and column numbers (which a patch above
+# them shifts), sorted and unique: what comm compares with the base's.
+normalise_warnings() {
+	{ grep -E '(warning|error):' "$1" || true; } |
+		sed -E 's/:[0-9]+:[0-9]+:/:/; s/:[0-9]+:/:/' | LC_ALL=C sort -u
 }
 
 cmd_check() {
-	parse_common "$@"
-	local series=v4 do_build=1 wt start commits c i=0 total=0
-	set -- "${REST[@]}"
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--series) series=$2; shift 2 ;;
-		--no-build) do_build=0; shift ;;
-		*) if [ $# -lt 2 ] || ! parse_build_opt "$1" "$2"; then
-				die "$E_USAGE" "unexpected argument '$1'"
-			fi
-			shift 2 ;;
-		esac
-	done
+	parse_opts 'series= cc= config= no-build' "$@"
+	common_opts
+	build_opts
+	local series=${OPT_SERIES:-v4} do_build=1 wt start c i=0 total=0
+	[ -z "${OPT_NO_BUILD:-}" ] || do_build=0
+	series_file "$series" >/dev/null
 	need perl
 	[ "$do_build" -eq 0 ] || { need_cc; need sparse; }
-	local targs=(--kernel "$OPT_KERNEL" --series "$series")
-	[ -z "$OPT_TREE" ] || targs+=(--tree "$OPT_TREE")
-	wt=$(run_sub apply "${targs[@]}" | tail -n 1)
+	lock_tree
+	tree_args
+	wt=$(sub_path apply "${TARGS[@]}" --series "$series")
 	case "$series" in
 	mainline) start=$(git -C "$wt" rev-parse vmalock/pristine) ;;
 	*) start=$(git -C "$wt" rev-parse vmalock/base) ;;
 	esac
-	local branch=vmalock/$series
+	local branch=vmalock/$series commits
 	mapfile -t commits < <(git -C "$wt" rev-list --reverse "$start..$branch")
+	[ ${#commits[@]} -gt 0 ] || die "$E_FAIL" "$branch has no commit after its base"
 	local cwt build out
-	cwt=$(worktree_at "$(main_tree "$wt")" "$series-check" "$start")
-	build=$(OPT_CONFIG=debug build_dir "$cwt")
-	out="$VMALOCK_CACHE/results/$(basename "$cwt")-$OPT_CC"
-	mkdir -p "$out" "$(dirname "$build")"
+	worktree_at "$(main_tree "$wt")" "$series-check" "$start"
+	cwt=$WT
+	build=$(build_dir "$cwt")
+	results_dir check
+	out=$RES
+	mkdir -p "$(dirname "$build")"
 
 	if [ "$do_build" -eq 1 ]; then
-		local kargs
-		mapfile -t kargs < <(OPT_CONFIG=debug kunit_args config "$cwt")
 		# The last commit's config: it enables the test object too.
-		vgit -C "$cwt" checkout -q --detach "${commits[-1]}"
-		step "configure $build" to_log "$out/config.log" kunit_py "$cwt" "${kargs[@]}" ||
+		checkout "$cwt" "${commits[-1]}" || exit "$E_FAIL"
+		kunit_args config "$cwt"
+		step "configure $build" to_log "$out/config.log" kunit_py "$cwt" "${KARGS[@]}" ||
 			die "$E_FAIL" "kunit.py config failed: see $out/config.log"
-		vgit -C "$cwt" checkout -q --detach "$start"
+		checkout "$cwt" "$start" || exit "$E_FAIL"
 		# shellcheck disable=SC2086 # a list of objects
 		step "base: W=1 and sparse on $VMALOCK_CHECK_OBJECTS" \
 			check_objs "$cwt" "$build" "$out/base" $VMALOCK_CHECK_OBJECTS ||
@@ -91,11 +93,12 @@ cmd_check() {
 		i=$((i + 1))
 		local subj cp kd objs=() n_w1=0 n_sp=0 files
 		subj=$(git -C "$cwt" log -1 --format=%s "$c")
-		vgit -C "$cwt" checkout -q --detach "$c"
+		checkout "$cwt" "$c" || exit "$E_FAIL"
 		cp=$(git -C "$cwt" format-patch -1 --stdout "$c" |
 			(cd "$cwt" && perl scripts/checkpatch.pl --strict --show-types - 2>&1) || true)
 		local ce cw cc
-		read -r ce cw cc < <(printf '%s\n' "$cp" | sed -n 's/^total: \([0-9]*\) errors, \([0-9]*\) warnings, \([0-9]*\) checks.*/\1 \2 \3/p')
+		ce='' cw=0 cc=0
+		read -r ce cw cc < <(printf '%s\n' "$cp" | sed -n 's/^total: \([0-9]*\) errors, \([0-9]*\) warnings, \([0-9]*\) checks.*/\1 \2 \3/p') || true
 		mapfile -t files < <(git -C "$cwt" diff-tree --no-commit-id --name-only --diff-filter=AM -r "$c" -- '*.c' '*.h')
 		kd=''
 		[ ${#files[@]} -eq 0 ] ||
@@ -121,6 +124,6 @@ cmd_check() {
 			"$([ "$do_build" -eq 1 ] && echo "$n_w1" || echo -)" "$([ "$do_build" -eq 1 ] && echo "$n_sp" || echo -)"
 		total=$((total + ce + cw + cc + nkd + n_w1 + n_sp))
 	done
-	vgit -C "$cwt" checkout -q --detach "${commits[-1]}"
+	log "results: $out"
 	[ "$total" -eq 0 ] || exit "$E_FAIL"
 }

@@ -1,5 +1,12 @@
 # shellcheck shell=bash
 # Helpers shared by every vmalock subcommand. Sourced, never run.
+#
+# Two rules keep failures from being lost here:
+# - nothing that can fail runs inside $(...) or <(...) and relies on die:
+#   a die there ends only the subshell. Helpers that can fail fill a global
+#   array (PATCHES, COMMITS) or print a value whose emptiness is checked;
+# - functions that callers run as `f || x` (where bash ignores set -e)
+#   check each step themselves (`|| return 1`).
 
 # Exit codes, the same for every subcommand (used by the sourcing files).
 # shellcheck disable=SC2034
@@ -11,8 +18,9 @@ readonly E_CHECKSUM=5  # a download does not match tools/vmalock.conf
 readonly E_TREE=6      # not a kernel git tree, dirty tree, wrong base
 readonly E_APPLY=7     # a patch does not apply
 readonly E_NOBOOT=8    # boot: the kernel did not reach userspace
-readonly E_SPLAT=9     # boot: warning, BUG, oops, lockdep report... on the console
+readonly E_SPLAT=9     # warning, BUG, oops, lockdep report... on the console
 readonly E_TIMEOUT=10  # boot: the guest did not finish in time
+readonly E_BUSY=11     # another vmalock run holds the tree (VMALOCK_NO_WAIT=1)
 
 VMALOCK_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # VMALOCK_CONF lets the tests substitute a conf with deliberate errors.
@@ -21,7 +29,12 @@ VMALOCK_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 VMALOCK_CACHE=${VMALOCK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmalock}
 
-log() { printf 'vmalock: %s\n' "$*" >&2; }
+# Results of helpers, read by the sourcing files (set here so that every
+# file sees them declared).
+# shellcheck disable=SC2034
+PATCHES=() COMMITS=() FRAGMENTS=() KARGS=() TARGS=() PASS=() WT='' ARTIFACTS='' RES=''
+
+log() { printf 'vmalock %(%H:%M:%S)T: %s\n' -1 "$*" >&2; }
 die() {
 	local code=$1
 	shift
@@ -37,13 +50,41 @@ to_log() {
 	"$@" >"$f" 2>&1
 }
 
-# step NAME CMD...: run CMD, print NAME and how long it took.
+# step NAME CMD...: run CMD, print NAME, a start and an end line with the
+# time it took.
 step() {
 	local name=$1 t0 rc=0
 	shift
 	t0=$(date +%s)
 	log "$name ..."
 	"$@" || rc=$?
+	log "$name: $(($(date +%s) - t0)) s$([ "$rc" -eq 0 ] || echo ", FAILED ($rc)")"
+	return "$rc"
+}
+
+# watch_step NAME LOG CMD...: step for long jobs whose output goes to LOG:
+# CMD runs in the background, and every VMALOCK_HEARTBEAT seconds (60) a
+# line gives the time so far and the last line of LOG (the last make
+# target). Interrupting the tool stops CMD too.
+watch_step() {
+	local name=$1 logf=$2 t0 rc=0 pid last=0 now beat=${VMALOCK_HEARTBEAT:-60}
+	shift 2
+	t0=$(date +%s)
+	log "$name ... (log: $logf)"
+	"$@" >"$logf" 2>&1 &
+	pid=$!
+	# shellcheck disable=SC2064 # expand now: pid is local
+	trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 130" INT TERM
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 1
+		now=$(($(date +%s) - t0))
+		if [ $((now - last)) -ge "$beat" ]; then
+			last=$now
+			log "$name: $now s so far; last: $(grep -a -v '^$' "$logf" | tail -n 1 | tr -d '\r' | cut -c1-90)"
+		fi
+	done
+	wait "$pid" || rc=$?
+	trap - INT TERM
 	log "$name: $(($(date +%s) - t0)) s$([ "$rc" -eq 0 ] || echo ", FAILED ($rc)")"
 	return "$rc"
 }
@@ -56,13 +97,15 @@ need() {
 	done
 }
 
-# kernel_field KVER N: field N (1-based) of the kernel's line in the conf.
+# kernel_field KVER N: field N (1-based) of the kernel's line in the conf;
+# empty if the kernel is unknown (check_kernel says so).
 kernel_field() {
-	local line
-	line=$(printf '%s\n' "$VMALOCK_KERNELS" | awk -v k="$1" '$1 == k')
-	[ -n "$line" ] ||
+	printf '%s\n' "$VMALOCK_KERNELS" | awk -v k="$1" -v n="$2" '$1 == k { print $n }'
+}
+
+check_kernel() {
+	[ -n "$(kernel_field "$1" 1)" ] ||
 		die "$E_USAGE" "unknown kernel '$1' (known: $(printf '%s\n' "$VMALOCK_KERNELS" | awk 'NF {printf "%s ", $1}'))"
-	printf '%s\n' "$line" | awk -v n="$2" '{print $n}'
 }
 
 # A git run with the fixed identity the tools use for their own commits
@@ -82,15 +125,20 @@ series_file() {
 	printf '%s/%s\n' "$VMALOCK_TOP" "${!var}"
 }
 
-# series_patches FILE DIR: the patches (in DIR) a quilt series FILE lists.
+# series_patches FILE DIR: set PATCHES to the patches (in DIR) that the
+# quilt series FILE lists, in order. Dies if one is missing or none is
+# listed. Not for $(...) or <(...): it sets a variable.
 series_patches() {
 	local p
+	PATCHES=()
+	[ -f "$1" ] || die "$E_USAGE" "no series file ${1#"$VMALOCK_TOP"/}"
 	while read -r p _; do
 		case "$p" in '' | '#'*) continue ;; esac
 		[ -f "$2/$p" ] ||
 			die "$E_USAGE" "${1#"$VMALOCK_TOP"/} lists ${2#"$VMALOCK_TOP"/}/$p, which does not exist"
-		printf '%s\n' "$2/$p"
+		PATCHES+=("$2/$p")
 	done <"$1"
+	[ ${#PATCHES[@]} -gt 0 ] || die "$E_USAGE" "${1#"$VMALOCK_TOP"/} lists no patch"
 }
 
 # tree_dir: the directory under which the tree of the current options is cached.
@@ -104,38 +152,128 @@ tree_dir() {
 	fi
 }
 
-# Common options: --kernel, --tree, --help. Sets OPT_KERNEL, OPT_TREE and
-# leaves the other arguments in REST.
-parse_common() {
-	OPT_KERNEL=${VMALOCK_KERNEL:-$VMALOCK_DEFAULT_KERNEL}
-	OPT_TREE=${VMALOCK_TREE:-}
-	REST=()
+# parse_opts SPEC ARG...: the one option parser of every subcommand. SPEC
+# lists long option names: "name=" takes a value ("--name V" or
+# "--name=V"), a bare "name" is a flag, and "--" lets arguments after "--"
+# through to PASS. Each option given sets OPT_NAME (upper case, "-" as
+# "_"). Anything else is a usage error naming the argument. The common
+# options kernel= and tree= are always accepted.
+parse_opts() {
+	local spec=" $1 kernel= tree= " a name
+	shift
+	PASS=()
 	while [ $# -gt 0 ]; do
-		case "$1" in
-		-k | --kernel) [ $# -ge 2 ] || die "$E_USAGE" "$1 needs a value"
-			OPT_KERNEL=$2; shift 2 ;;
-		--kernel=*) OPT_KERNEL=${1#*=}; shift ;;
-		-t | --tree) [ $# -ge 2 ] || die "$E_USAGE" "$1 needs a value"
-			OPT_TREE=$2; shift 2 ;;
-		--tree=*) OPT_TREE=${1#*=}; shift ;;
-		*) REST+=("$1"); shift ;;
+		a=$1
+		shift
+		case "$a" in
+		--)
+			[[ $spec == *" -- "* ]] || die "$E_USAGE" "unexpected argument '--' (see --help)"
+			PASS=("$@")
+			return 0 ;;
+		--*=*)
+			name=${a%%=*}
+			name=${name#--}
+			[[ $spec == *" $name= "* ]] || opt_unknown "$a" "$name" "$spec"
+			opt_set "$name" "${a#*=}" ;;
+		--*)
+			name=${a#--}
+			if [[ $spec == *" $name= "* ]]; then
+				if [ $# -eq 0 ] || [[ $1 == --* ]]; then
+					die "$E_USAGE" "--$name needs a value (see --help)"
+				fi
+				opt_set "$name" "$1"
+				shift
+			elif [[ $spec == *" $name "* ]]; then
+				opt_set "$name" 1
+			else
+				opt_unknown "$a" "$name" "$spec"
+			fi ;;
+		*) die "$E_USAGE" "unexpected argument '$a' (see --help)" ;;
 		esac
 	done
-	kernel_field "$OPT_KERNEL" 1 >/dev/null
-	if [ -n "$OPT_TREE" ]; then
-		OPT_TREE=$(cd "$OPT_TREE" 2>/dev/null && pwd) ||
-			die "$E_TREE" "--tree: no such directory"
+}
+
+opt_unknown() {
+	if [[ $3 == *" $2 "* ]]; then
+		die "$E_USAGE" "--$2 takes no value (got '$1')"
 	fi
+	die "$E_USAGE" "unknown option '$1' (see --help)"
+}
+
+opt_set() {
+	local var
+	var=OPT_$(printf '%s' "$1" | tr 'a-z-' 'A-Z_')
+	printf -v "$var" '%s' "$2"
+}
+
+# common_opts: defaults and checks for the options every subcommand takes,
+# after parse_opts. --tree must name an existing directory.
+common_opts() {
+	OPT_KERNEL=${OPT_KERNEL:-${VMALOCK_KERNEL:-$VMALOCK_DEFAULT_KERNEL}}
+	OPT_TREE=${OPT_TREE:-${VMALOCK_TREE:-}}
+	check_kernel "$OPT_KERNEL"
+	if [ -n "$OPT_TREE" ]; then
+		[ -d "$OPT_TREE" ] || die "$E_TREE" "--tree $OPT_TREE: no such directory"
+		OPT_TREE=$(cd "$OPT_TREE" && pwd)
+	fi
+}
+
+# Build options shared by kunit, build, boot, check, nfc and mutants: --cc,
+# --config (after parse_opts).
+build_opts() {
+	OPT_CC=${OPT_CC:-gcc}
+	OPT_CONFIG=${OPT_CONFIG:-debug}
+	case "$OPT_CC" in gcc | clang) ;; *) die "$E_USAGE" "--cc: gcc or clang, not '$OPT_CC'" ;; esac
+	case "$OPT_CONFIG" in default | debug) ;; *) die "$E_USAGE" "--config: default or debug, not '$OPT_CONFIG'" ;; esac
+}
+
+# tree_args: the --kernel/--tree options to pass on to a nested subcommand.
+tree_args() {
+	TARGS=(--kernel "$OPT_KERNEL")
+	[ -z "$OPT_TREE" ] || TARGS+=(--tree "$OPT_TREE")
+}
+
+# lock_tree: hold the lock of the tree of the current options (and so of
+# its worktrees and build directories) until the tool exits; nested runs
+# inherit it. Waits for another run with a message, or with
+# VMALOCK_NO_WAIT=1 refuses.
+lock_tree() {
+	local name fd
+	name=$(basename "$(tree_dir)")
+	[ "${VMALOCK_LOCK_HELD:-}" != "$name" ] || return 0
+	mkdir -p "$VMALOCK_CACHE/locks"
+	exec {fd}>>"$VMALOCK_CACHE/locks/$name.lock"
+	if ! flock -n "$fd"; then
+		local holder
+		holder=$(cat "$VMALOCK_CACHE/locks/$name.holder" 2>/dev/null || echo unknown)
+		[ "${VMALOCK_NO_WAIT:-0}" != 1 ] ||
+			die "$E_BUSY" "tree $name is in use by another vmalock run ($holder); not waiting (VMALOCK_NO_WAIT=1)"
+		log "waiting for another vmalock run that uses tree $name ($holder)"
+		flock "$fd"
+	fi
+	printf 'pid %s: tools/vmalock %s, since %(%H:%M:%S)T\n' "$$" "${VMALOCK_SUB:-?}" -1 \
+		>"$VMALOCK_CACHE/locks/$name.holder"
+	export VMALOCK_LOCK_HELD=$name
 }
 
 # Last line of standard output: the path other tools read.
 emit_path() { printf '%s\n' "$1"; }
 
-# The subcommand implemented by tools/lib/NAME.sh, run with ARGS.
+# run_sub NAME ARG...: another subcommand, as a separate process.
 run_sub() {
 	local name=$1
 	shift
 	"$VMALOCK_TOP/tools/vmalock" "$name" "$@"
+}
+
+# sub_path NAME ARG...: run subcommand NAME and print the path it printed
+# last; exit with its code if it failed (the caller checks for emptiness:
+# `x=$(sub_path ...) || exit`).
+sub_path() {
+	local out rc=0
+	out=$(run_sub "$@") || rc=$?
+	[ "$rc" -eq 0 ] || exit "$rc"
+	printf '%s\n' "$out" | tail -n 1
 }
 
 # hunk_of PATCH FILE LINE: "hunk #N of FILE (@@ header @@)" for the hunk of
@@ -169,12 +307,14 @@ am_series() {
 	die "$E_APPLY" "${failed#"$VMALOCK_TOP"/} does not apply: $(printf '%s\n' "$out" | grep -m1 -E '^error:' || printf '%s\n' "$out" | tail -n 1)"
 }
 
-# What a kernel console must never show: warnings, BUGs (KASAN, soft
-# lockups), oopses, panics, lockdep reports, RCU stalls, hung tasks.
-SPLAT_RE='WARNING:|BUG:|Oops|Call Trace:|Kernel panic|INFO: (possible|task .* blocked)|circular locking|recursive locking|inconsistent lock state|rcu_.*detected stall|soft lockup'
-
-# splat_lines CONSOLE: the first lines of CONSOLE that report a splat.
-splat_lines() { grep -m 5 -E "$SPLAT_RE" "$1" || true; }
+# splat_lines CONSOLE: the lines of CONSOLE that report a kernel problem
+# (at most 20), by the patterns and exclusions in tools/lib/badness.
+splat_lines() {
+	local f=$VMALOCK_TOP/tools/lib/badness
+	tr -d '\r' <"$1" |
+		grep -a -E -f <(sed -n 's/^match //p' "$f") |
+		grep -a -v -E -f <(sed -n 's/^except //p' "$f") | head -n 20 || true
+}
 
 # content_stamp FILE...: one hash over the contents of FILEs.
 content_stamp() { cat "$@" | sha256sum | cut -c1-16; }
@@ -185,66 +325,75 @@ main_tree() {
 }
 
 # worktree_at TREE NAME COMMIT: a worktree of TREE (under the cache) with
-# COMMIT checked out, detached; created once, then moved with checkout so
-# that unchanged files keep their timestamps and builds stay incremental.
+# COMMIT checked out, detached and clean; created once, then moved with
+# checkout so that unchanged files keep their timestamps and builds stay
+# incremental. Sets WT.
 worktree_at() {
-	local tree=$1 wt
-	wt="$VMALOCK_CACHE/worktrees/$(basename "$tree")-$2"
-	mkdir -p "$(dirname "$wt")"
+	local tree=$1
+	WT="$VMALOCK_CACHE/worktrees/$(basename "$tree")-$2"
+	mkdir -p "$(dirname "$WT")"
 	git -C "$tree" worktree prune
-	if [ ! -e "$wt/.git" ]; then
-		rm -rf "$wt"
-		step "create worktree $(basename "$wt")" \
-			vgit -C "$tree" worktree add -q --detach "$wt" "$3" >&2
+	if [ ! -e "$WT/.git" ]; then
+		rm -rf "$WT"
+		step "create worktree $(basename "$WT")" \
+			vgit -C "$tree" worktree add -q --detach "$WT" "$3" >&2 ||
+			die "$E_FAIL" "cannot create worktree $WT"
 	else
-		vgit -C "$wt" am --abort >/dev/null 2>&1 || true
-		vgit -C "$wt" reset -q --hard
-		vgit -C "$wt" checkout -q --detach "$3"
+		clean_worktree "$WT"
+		vgit -C "$WT" checkout -q --detach "$3" || die "$E_FAIL" "cannot check out $3 in $WT"
 	fi
-	printf '%s\n' "$wt"
 }
 
-# Build options shared by kunit, build and nfc: --cc and --config.
-OPT_CC=gcc
-OPT_CONFIG=debug
-parse_build_opt() {
-	case "$1" in
-	--cc) OPT_CC=$2 ;;
-	--config) OPT_CONFIG=$2 ;;
-	*) return 1 ;;
-	esac
-	case "$OPT_CC" in gcc | clang) ;; *) die "$E_USAGE" "--cc: gcc or clang" ;; esac
-	case "$OPT_CONFIG" in default | debug) ;; *) die "$E_USAGE" "--config: default or debug" ;; esac
+# clean_worktree WT: undo whatever an interrupted run left in WT: an
+# unfinished git am, changed or added files (a mutation).
+clean_worktree() {
+	vgit -C "$1" am --abort >/dev/null 2>&1 || true
+	if [ -n "$(git -C "$1" status --porcelain)" ]; then
+		log "worktree $(basename "$1") had changes left by an interrupted run: reset"
+		vgit -C "$1" reset -q --hard || die "$E_FAIL" "cannot reset $1"
+		git -C "$1" clean -q -fd || die "$E_FAIL" "cannot clean $1"
+	fi
+}
+
+# checkout WT COMMIT: check COMMIT out in WT, or fail (for callers in ||).
+checkout() {
+	vgit -C "$1" checkout -q --detach "$2" || { log "cannot check out $2 in $1"; return 1; }
+	[ "$(git -C "$1" rev-parse HEAD)" = "$(git -C "$1" rev-parse "$2^{commit}")" ] ||
+		{ log "$1 is not at $2 after checkout"; return 1; }
 }
 
 # make options for OPT_CC, one a line.
 cc_make_opts() {
 	local var="VMALOCK_MAKE_$OPT_CC"
+	# shellcheck disable=SC2086 # a list of options
 	[ -z "${!var}" ] || printf '%s\n' ${!var}
 }
 
-# The kunit-configs/ fragments for OPT_CONFIG, one path a line: the suite,
-# the options that let the same kernel boot a userspace (tools/vmalock boot),
-# and for "debug" the debug options.
+# config_fragments: set FRAGMENTS to the kunit-configs/ fragments for
+# OPT_CONFIG, which the tools add to the suite's own mm/tests/.kunitconfig:
+# the options that let the same kernel boot a userspace (tools/vmalock
+# boot), and for "debug" the debug options.
 config_fragments() {
-	printf '%s\n' "$VMALOCK_TOP/kunit-configs/vma_lock.config" \
-		"$VMALOCK_TOP/kunit-configs/boot.config"
+	FRAGMENTS=("$VMALOCK_TOP/kunit-configs/boot.config")
 	[ "$OPT_CONFIG" = default ] ||
-		printf '%s\n' "$VMALOCK_TOP/kunit-configs/debug.config"
+		FRAGMENTS+=("$VMALOCK_TOP/kunit-configs/debug.config")
 }
 
 # The build directory for worktree WT with the current build options.
 build_dir() { printf '%s/build/%s-%s-%s\n' "$VMALOCK_CACHE" "$(basename "$1")" "$OPT_CC" "$OPT_CONFIG"; }
 
-# kunit_args VERB WT: the kunit.py arguments, one a line, for VERB (config,
-# build or run) in the build directory of worktree WT with the current
-# --cc and --config. Every kernel build of the tools goes through here.
+# kunit_args VERB WT: set KARGS to the kunit.py arguments for VERB
+# (config, build or exec) in the build directory of worktree WT with the
+# current --cc and --config. Every kernel build of the tools goes through
+# here.
 kunit_args() {
 	local f m
-	printf '%s\n' "$1" --arch=x86_64 "--build_dir=$(build_dir "$2")"
-	while read -r f; do printf -- '--kunitconfig=%s\n' "$f"; done < <(config_fragments)
-	[ "$1" = config ] || printf -- '--jobs=%s\n' "$(nproc)"
-	while read -r m; do printf -- '--make_options=%s\n' "$m"; done < <(cc_make_opts)
+	KARGS=("$1" --arch=x86_64 "--build_dir=$(build_dir "$2")")
+	[ ! -f "$2/$VMALOCK_KUNITCONFIG" ] || KARGS+=("--kunitconfig=$2/$VMALOCK_KUNITCONFIG")
+	config_fragments
+	for f in "${FRAGMENTS[@]}"; do KARGS+=("--kunitconfig=$f"); done
+	[ "$1" = config ] || [ "$1" = exec ] || KARGS+=("--jobs=$(nproc)")
+	[ "$1" = exec ] || while read -r m; do KARGS+=("--make_options=$m"); done < <(cc_make_opts)
 }
 
 # kunit_py WT ARG...: tools/testing/kunit/kunit.py ARG... run in WT.
@@ -254,57 +403,88 @@ kunit_py() {
 	(cd "$wt" && python3 tools/testing/kunit/kunit.py "$@")
 }
 
-# build_failed LOG: die with what went wrong in the kunit.py log LOG,
-# naming the config options that did not stick.
+# build_failed LOG: why the kunit.py build in LOG failed, on stderr:
+# config options that did not stick, or the first errors.
 build_failed() {
 	local missing
 	missing=$(sed -n 's/.*Missing: //p' "$1" | head -n 1)
 	if [ -n "$missing" ]; then
-		die "$E_FAIL" "config options from kunit-configs/ did not stick (unmet dependencies?): $missing; see $1"
+		log "config options from kunit-configs/ did not stick (unmet dependencies?): $missing; see $1"
+		return
 	fi
-	grep -E 'error|Error' "$1" | head -n 20 >&2 || true
-	die "$E_FAIL" "build with $OPT_CC failed: see $1"
+	grep -a -E 'error|Error' "$1" | head -n 20 >&2 || true
+	log "build with $OPT_CC failed: see $1"
 }
 
-# Where a build of COMMIT (of the repo in the current directory or WT) keeps
-# its vmlinux, bzImage and .config: keyed by the tree and the contents of the
-# config fragments, so that rewording a commit message does not call for a
-# rebuild and changing a fragment does.
+# artifact_dir COMMIT WT: where a build of COMMIT (of WT's repository)
+# keeps its vmlinux, bzImage and .config: keyed by the tree and the
+# contents of the config fragments, so that rewording a commit message
+# does not call for a rebuild and changing a fragment does.
 artifact_dir() {
-	local frags
-	mapfile -t frags < <(config_fragments)
+	config_fragments
 	printf '%s/artifacts/%s-%s-%s/%s\n' "$VMALOCK_CACHE" "$OPT_CC" "$OPT_CONFIG" \
-		"$(content_stamp "${frags[@]}")" "$(git -C "${2:-.}" rev-parse "$1^{tree}")"
+		"$(content_stamp "${FRAGMENTS[@]}")" "$(git -C "$2" rev-parse "$1^{tree}")"
 }
 
-# keep_artifacts WT COMMIT: keep the last build in WT's build directory as
-# COMMIT's.
+# keep_artifacts WT DIR: keep the last build in WT's build directory in DIR
+# (written whole, then renamed: never half a set).
 keep_artifacts() {
-	local b a
+	local b a=$2
 	b=$(build_dir "$1")
-	a=$(artifact_dir "$2" "$1")
-	mkdir -p "$a"
-	cp "$b/vmlinux" "$b/arch/x86/boot/bzImage" "$b/.config" "$a/"
+	mkdir -p "$(dirname "$a")"
+	rm -rf "$a.partial"
+	mkdir -p "$a.partial"
+	cp "$b/vmlinux" "$b/arch/x86/boot/bzImage" "$b/.config" "$a.partial/" || return 1
+	rm -rf "$a"
+	mv "$a.partial" "$a"
+}
+
+# build_tree WT LABEL: build what WT has checked out with kunit.py (config
+# and build), with a heartbeat; log under the build directory.
+build_tree() {
+	local wt=$1 build
+	build=$(build_dir "$wt")
+	mkdir -p "$(dirname "$build")"
+	kunit_args build "$wt"
+	watch_step "build $2 with $OPT_CC, $OPT_CONFIG config (4-9 min from scratch)" \
+		"$build.log" kunit_py "$wt" "${KARGS[@]}" || { build_failed "$build.log"; return 1; }
 }
 
 # build_commit WT COMMIT: build COMMIT in WT with kunit.py, unless a build of
-# it is kept already; print the directory that keeps it.
+# it is kept already; set ARTIFACTS to the directory that keeps it.
 build_commit() {
-	local wt=$1 c=$2 a build args
-	a=$(artifact_dir "$c" "$wt")
-	if [ ! -f "$a/vmlinux" ] || [ ! -f "$a/bzImage" ] || [ ! -f "$a/.config" ]; then
-		build=$(build_dir "$wt")
-		mkdir -p "$(dirname "$build")"
-		vgit -C "$wt" checkout -q --detach "$c"
-		mapfile -t args < <(kunit_args build "$wt")
-		step "build $(git -C "$wt" log -1 --format='%h %s' "$c") with $OPT_CC, $OPT_CONFIG config (about 9 min from scratch; log $build.log)" \
-			to_log "$build.log" kunit_py "$wt" "${args[@]}" || build_failed "$build.log"
-		keep_artifacts "$wt" "$c"
+	local wt=$1 c=$2
+	ARTIFACTS=$(artifact_dir "$c" "$wt")
+	if [ -f "$ARTIFACTS/vmlinux" ] && [ -f "$ARTIFACTS/bzImage" ] && [ -f "$ARTIFACTS/.config" ]; then
+		return 0
 	fi
-	printf '%s\n' "$a"
+	checkout "$wt" "$c" || return 1
+	build_tree "$wt" "$(git -C "$wt" log -1 --format='%h %s' "$c")" || return 1
+	keep_artifacts "$wt" "$ARTIFACTS"
 }
 
 need_cc() {
 	need make gcc flex bison bc python3
 	[ "$OPT_CC" = gcc ] || need clang-19 ld.lld-19
+}
+
+# results_dir SUB: a new directory for this run's results under
+# results/, named by time, and results/latest-SUB pointing at it. Sets RES.
+results_dir() {
+	local name
+	name=$(printf '%(%Y%m%d-%H%M%S)T' -1)-$1-$$
+	RES=$VMALOCK_CACHE/results/$name
+	mkdir -p "$RES"
+	ln -sfn "$name" "$VMALOCK_CACHE/results/latest-$1"
+}
+
+# commits_with_test WT BASE HEAD: set COMMITS to the commits after BASE up
+# to HEAD that contain the test file, oldest first.
+commits_with_test() {
+	local c
+	COMMITS=()
+	for c in $(git -C "$1" rev-list --reverse "$2..$3"); do
+		git -C "$1" cat-file -e "$c:$VMALOCK_KUNIT_FILE" 2>/dev/null && COMMITS+=("$c")
+	done
+	return 0
 }

@@ -12,8 +12,8 @@ tarball inside it against tools/vmalock.conf, and cache the tarball.
 Prints the tarball's path as the last line. A verified tarball in the cache
 is reused without network access.
 
-Environment: VMALOCK_CACHE (default ~/.cache/vmalock), VMALOCK_MIRROR
-(override the mirror read from /etc/apt).
+Environment: VMALOCK_CACHE (default ~/.cache/vmalock), VMALOCK_KERNEL
+(default kernel), VMALOCK_MIRROR (override the mirror read from /etc/apt).
 U
 }
 
@@ -55,8 +55,8 @@ apt_private() {
 sha_ok() { [ -f "$1" ] && [ "$(sha256sum "$1" | cut -d' ' -f1)" = "$2" ]; }
 
 cmd_fetch() {
-	parse_common "$@"
-	[ ${#REST[@]} -eq 0 ] || die "$E_USAGE" "unexpected argument '${REST[0]}'"
+	parse_opts '' "$@"
+	common_opts
 	local pkg ver suite deb_sha tar_sha deb tarball tmp mirror
 	pkg=$(kernel_field "$OPT_KERNEL" 2)
 	ver=$(kernel_field "$OPT_KERNEL" 3)

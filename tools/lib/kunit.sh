@@ -1,143 +1,164 @@
 # shellcheck shell=bash
 # vmalock kunit: the vma_lock KUnit suite under QEMU, with kunit.py.
 
-usage_kunit() {
-	cat <<'U'
-usage: tools/vmalock kunit [--target T] [--cc gcc|clang] [--config debug|default]
-                           [--runs N] [--kernel 7.3|7.2] [--tree DIR]
+# shellcheck source=tools/lib/accel.sh
+. "$VMALOCK_TOP/tools/lib/accel.sh"
 
-Build an x86_64 kernel with kunit-configs/ and run the vma_lock suite in
-QEMU (tools/testing/kunit/kunit.py run --arch=x86_64), for target T:
+usage_kunit() {
+	cat <<U
+usage: tools/vmalock kunit [--target T] [--cc gcc|clang] [--config debug|default]
+                           [--runs N] [--accel auto|kvm|tcg] [--timeout S]
+                           [--kernel 7.3|7.2] [--tree DIR] [--as-is]
+                           [-- KUNIT.PY-ARGS...]
+
+Build x86_64 kernels with the suite's mm/tests/.kunitconfig and
+kunit-configs/, and run the vma_lock suite under QEMU (kunit.py build, then
+kunit.py exec on the kept image), for target T:
   series    every commit of the v4 branch that has the test (default)
   base      the first of them: the base plus the test patch
   head      the last: the whole series
   mainline  the pristine tree plus series.mainline
   all       series and mainline
+--as-is (with --tree DIR) runs the suite on DIR's HEAD as it is: no
+fixture, no series; DIR must already hold $VMALOCK_KUNIT_FILE. DIR is
+cloned under the cache and never written to.
+
 --config debug (the default) adds kunit-configs/debug.config (lockdep,
-DEBUG_VM, atomic-sleep checks). --runs N repeats each multi-thread case N
-times in one boot. Results (kunit.py JSON and JUnit XML, and the console)
-go to $VMALOCK_CACHE/results/; each run prints a line
-"kunit <tree> <commit>: N passed, N failed, N skipped". Exits 1 if any
-case failed or a kernel did not build or boot.
+DEBUG_VM, atomic-sleep checks, hang detectors). --runs N repeats each
+multi-thread case N times in one boot (vma_lock_kunit.stress_runs=N).
+--accel chooses QEMU's accelerator (default: auto, or \$VMALOCK_ACCEL):
+auto uses KVM only if a probe (at most 30 s, once per host, kernel, CPU
+and QEMU; verdict kept under \$VMALOCK_CACHE/accel/) shows that KVM boots
+this kind of guest, and TCG otherwise, saying why; kvm or tcg force it.
+--timeout S bounds each QEMU run (default $VMALOCK_KUNIT_TIMEOUT s).
+Arguments after -- go to kunit.py exec: a filter glob in place of
+"$VMALOCK_KUNIT_SUITE", --raw_output, --run_isolated=suite (options in
+the --option=value form).
+
+Each kernel prints a line "kunit <tree> <commit>: N passed, N failed,
+N skipped (...)". A run fails (exit 1) if a case failed, none passed, a
+kernel did not build or boot, or the console shows a warning, BUG, lockdep
+report, hung task... (tools/lib/badness). Results (kunit.py JSON and JUnit
+XML, the console, the logs) go to a new directory under
+\$VMALOCK_CACHE/results/ for each run; results/latest-kunit is the last.
 U
 }
 
-# kunit_counts JSON: "P F S" leaf counts of a kunit.py JSON result.
-kunit_counts() {
-	python3 - "$1" <<'PY'
-import json, sys
-n = {"PASS": 0, "FAIL": 0, "SKIP": 0}
-def walk(g):
-    for c in g.get("test_cases", []):
-        s = c.get("status", "FAIL")
-        n[s if s in n else "FAIL"] += 1
-    for s in g.get("sub_groups", []):
-        walk(s)
-try:
-    walk(json.load(open(sys.argv[1])))
-except (OSError, ValueError):
-    pass
-print(n["PASS"], n["FAIL"], n["SKIP"])
-PY
-}
-
-# kunit_one WT COMMIT [LABEL]: build COMMIT of worktree WT and run the
-# suite. With LABEL (a modified tree), results are named after it and the
-# vmlinux is not kept as COMMIT's.
-kunit_one() {
-	local wt=$1 commit=$2 build res label rc=0 t0 p f s
-	build=$(build_dir "$wt")
-	res="$VMALOCK_CACHE/results/$(basename "$wt")/$OPT_CC-$OPT_CONFIG"
-	label=${3:-$(git -C "$wt" log -1 --format=%h "$commit")}
-	mkdir -p "$res" "$(dirname "$build")"
-	vgit -C "$wt" checkout -q --detach "$commit"
-	log "kunit $(basename "$wt") $(git -C "$wt" log -1 --format='%h %s' "$commit")"
-	log "  build $build (about 9 minutes from scratch on 2 cores; log: $res/$label.log)"
-	local args
-	mapfile -t args < <(kunit_args run "$wt")
-	args+=(--qemu_args=-smp\ 2 --timeout=600
-		--json="$res/$label.json" --junit="$res/$label.xml")
-	[ "${OPT_RUNS:-1}" -le 1 ] || args+=(--kernel_args="vma_lock_kunit.stress_runs=$OPT_RUNS")
-	rm -f "$res/$label.json" "$res/$label.xml"
+# kunit_exec LABEL KERNEL-DIR [ARG...]: run the suite on the kept kernel in
+# KERNEL-DIR (bzImage, .config) with kunit.py exec, results in RES/LABEL.*;
+# print the summary line. Fails if a case failed, none passed, or the
+# console shows a splat.
+kunit_exec() {
+	local label=$1 kdir=$2 exe rc=0 t0 p f s splat wt=$KUNIT_WT
+	shift 2
+	# kunit.py exec runs <build_dir>/arch/x86/boot/bzImage and writes the
+	# console to <build_dir>/test.log: give it a directory of its own.
+	exe=$RES/$label.exec
+	rm -rf "$exe"
+	mkdir -p "$exe/arch/x86/boot"
+	ln -s "$kdir/bzImage" "$exe/arch/x86/boot/bzImage"
+	cp "$kdir/.config" "$exe/.config"
+	choose_accel "$kdir/bzImage"
+	kunit_qemu_env
+	kunit_args exec "$wt"
+	KARGS=("${KARGS[@]/--build_dir=*/--build_dir=$exe}")
+	KARGS+=(--qemu_args=-smp\ 2 "--timeout=$OPT_TIMEOUT"
+		"--json=$RES/$label.json" "--junit=$RES/$label.xml")
+	[ "$OPT_RUNS" -le 1 ] || KARGS+=("--kernel_args=vma_lock_kunit.stress_runs=$OPT_RUNS")
+	KARGS+=("$@")
 	t0=$(date +%s)
-	kunit_py "$wt" "${args[@]}" "$VMALOCK_KUNIT_SUITE" >"$res/$label.log" 2>&1 || rc=$?
-	read -r p f s < <(kunit_counts "$res/$label.json")
-	printf 'kunit %s %s: %d passed, %d failed, %d skipped (%d s; %s)\n' \
-		"$(basename "$wt")" "$label" "$p" "$f" "$s" "$(($(date +%s) - t0))" \
-		"$(grep -m1 -o 'Elapsed time: .*' "$res/$label.log" || echo 'no timing')"
-	# kunit.py starts the kernel only after a good build: keep that build
-	# (a failed one leaves the previous commit's files in place).
-	if [ -z "${3:-}" ] && grep -q 'Starting KUnit Kernel' "$res/$label.log"; then
-		keep_artifacts "$wt" "$commit"
-	fi
+	log "run the suite on $label under QEMU ($QEMU_ACCEL; at most $OPT_TIMEOUT s; log $RES/$label.log)"
+	"${QEMU_ENV[@]}" python3 "$wt/tools/testing/kunit/kunit.py" "${KARGS[@]}" \
+		>"$RES/$label.log" 2>&1 || rc=$?
+	read -r p f s < <(python3 "$VMALOCK_TOP/tools/lib/kunit_json.py" counts "$RES/$label.json")
+	[ -f "$exe/test.log" ] && mv "$exe/test.log" "$RES/$label.console"
+	rm -rf "$exe"
+	printf 'kunit %s %s: %d passed, %d failed, %d skipped (%d s, %s)\n' \
+		"$(basename "$wt")" "$label" "$p" "$f" "$s" "$(($(date +%s) - t0))" "$QEMU_ACCEL"
 	# KUnit passes a case even when lockdep or a WARN fires beside it.
-	local splat=''
-	if [ -f "$build/test.log" ]; then
-		cp "$build/test.log" "$res/$label.console"
-		splat=$(splat_lines "$res/$label.console")
-	fi
+	splat=''
+	[ ! -f "$RES/$label.console" ] || splat=$(splat_lines "$RES/$label.console")
 	if [ -n "$splat" ]; then
-		log "kernel splat in the console of $label ($res/$label.console):"
+		log "kernel splat in the console of $label ($RES/$label.console):"
 		printf '%s\n' "$splat" >&2
 		rc=1
 	fi
 	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ] || [ "$p" -eq 0 ]; then
-		log "kunit failed on $label (kunit.py exit $rc): see $res/$label.log"
-		grep -E 'FAILED|ERROR|error:|Expected|not ok' "$res/$label.log" | head -n 20 >&2 || true
+		log "kunit failed on $label (kunit.py exit $rc): see $RES/$label.log"
+		grep -a -E '\[FAILED\]|ERROR|error:|Expected|not ok|timed out' "$RES/$label.log" | head -n 20 >&2 || true
 		return 1
 	fi
 }
 
-# commits_with_test WT BASE: commits after BASE up to HEAD of WT's branch
-# that contain the test file, oldest first.
-commits_with_test() {
-	local c
-	for c in $(git -C "$1" rev-list --reverse "$2..$3"); do
-		git -C "$1" cat-file -e "$c:mm/tests/vma_lock_kunit.c" 2>/dev/null && echo "$c"
-	done
+# kunit_commit WT COMMIT: build COMMIT of WT (or take its kept build) and
+# run the suite on it. For callers in ||: every step is checked here.
+kunit_commit() {
+	local wt=$1 c=$2 label
+	label=$(git -C "$wt" log -1 --format=%h "$c") || return 1
+	log "kunit $(basename "$wt") $(git -C "$wt" log -1 --format='%h %s' "$c")"
+	build_commit "$wt" "$c" || return 1
+	KUNIT_WT=$wt kunit_exec "$label" "$ARTIFACTS" "${KUNIT_PASS[@]}"
 }
 
 cmd_kunit() {
-	parse_common "$@"
-	local target=series wt failed=0 commits=() c
-	OPT_RUNS=1
-	set -- "${REST[@]}"
-	while [ $# -gt 0 ]; do
-		[ $# -ge 2 ] || die "$E_USAGE" "$1 needs a value"
-		case "$1" in
-		--target) target=$2 ;;
-		--runs) OPT_RUNS=$2
-			[[ $OPT_RUNS =~ ^[0-9]+$ ]] || die "$E_USAGE" "--runs: a number" ;;
-		*) parse_build_opt "$1" "$2" || die "$E_USAGE" "unexpected argument '$1'" ;;
-		esac
-		shift 2
-	done
+	parse_opts 'target= cc= config= runs= accel= timeout= as-is --' "$@"
+	common_opts
+	build_opts
+	accel_opt
+	local target=${OPT_TARGET:-series} wt failed=0 c a
+	OPT_RUNS=${OPT_RUNS:-1}
+	OPT_TIMEOUT=${OPT_TIMEOUT:-$VMALOCK_KUNIT_TIMEOUT}
+	[[ $OPT_RUNS =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--runs: a positive number, not '$OPT_RUNS'"
+	[[ $OPT_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--timeout: seconds, not '$OPT_TIMEOUT'"
+	case "$target" in series | base | head | mainline | all) ;;
+	*) die "$E_USAGE" "--target: series, base, head, mainline or all, not '$target'" ;;
+	esac
+	# The suite, unless the arguments for kunit.py name a filter glob.
+	# (options for kunit.py must be given as --option=value).
+	KUNIT_PASS=("${PASS[@]}")
+	local glob=0
+	for a in "${PASS[@]}"; do [[ $a == -* ]] || glob=1; done
+	[ "$glob" -eq 1 ] || KUNIT_PASS+=("$VMALOCK_KUNIT_SUITE")
 	need_cc
-	need qemu-system-x86_64
-	local targs=(--kernel "$OPT_KERNEL")
-	[ -z "$OPT_TREE" ] || targs+=(--tree "$OPT_TREE")
+	need "$VMALOCK_QEMU" flock
+	lock_tree
+	tree_args
+	results_dir kunit
+
+	if [ -n "${OPT_AS_IS:-}" ]; then
+		[ -n "$OPT_TREE" ] || die "$E_USAGE" "--as-is runs the suite on your tree: give it with --tree DIR"
+		[ -z "${OPT_TARGET:-}" ] || die "$E_USAGE" "--as-is and --target exclude each other"
+		local dir
+		# shellcheck disable=SC2153 # TARGS: set by tree_args
+		dir=$(sub_path base "${TARGS[@]}")
+		c=$(git -C "$dir" rev-parse vmalock/pristine)
+		git -C "$dir" cat-file -e "$c:$VMALOCK_KUNIT_FILE" 2>/dev/null ||
+			die "$E_TREE" "$OPT_TREE (HEAD $(git -C "$dir" log -1 --format=%h "$c")) has no $VMALOCK_KUNIT_FILE: apply the tests first (series.mainline), or run without --as-is"
+		worktree_at "$dir" as-is "$c"
+		kunit_commit "$WT" "$c" || failed=1
+		log "results: $RES"
+		[ "$failed" -eq 0 ] || exit "$E_FAIL"
+		return
+	fi
 
 	case "$target" in
 	series | base | head | all)
-		wt=$(run_sub apply --series v4 "${targs[@]}" | tail -n 1)
-		mapfile -t commits < <(commits_with_test "$wt" vmalock/base vmalock/v4)
-		[ ${#commits[@]} -gt 0 ] || die "$E_FAIL" "no commit of vmalock/v4 adds the test"
+		wt=$(sub_path apply "${TARGS[@]}" --series v4)
+		commits_with_test "$wt" vmalock/base vmalock/v4
+		[ ${#COMMITS[@]} -gt 0 ] || die "$E_FAIL" "no commit of vmalock/v4 adds $VMALOCK_KUNIT_FILE"
 		case "$target" in
-		base) commits=("${commits[0]}") ;;
-		head) commits=("${commits[-1]}") ;;
+		base) COMMITS=("${COMMITS[0]}") ;;
+		head) COMMITS=("${COMMITS[-1]}") ;;
 		esac
-		for c in "${commits[@]}"; do kunit_one "$wt" "$c" || failed=1; done
-		vgit -C "$wt" checkout -q vmalock/v4
+		for c in "${COMMITS[@]}"; do kunit_commit "$wt" "$c" || failed=1; done
 		;;
-	mainline) ;;
-	*) die "$E_USAGE" "--target: series, base, head, mainline or all" ;;
 	esac
 	case "$target" in
 	mainline | all)
-		wt=$(run_sub apply --series mainline "${targs[@]}" | tail -n 1)
-		kunit_one "$wt" "$(git -C "$wt" rev-parse vmalock/mainline)" || failed=1
-		vgit -C "$wt" checkout -q vmalock/mainline
+		wt=$(sub_path apply "${TARGS[@]}" --series mainline)
+		kunit_commit "$wt" "$(git -C "$wt" rev-parse vmalock/mainline)" || failed=1
 		;;
 	esac
+	log "results: $RES"
 	[ "$failed" -eq 0 ] || exit "$E_FAIL"
 }

@@ -1,95 +1,130 @@
 # shellcheck shell=bash
 # vmalock mutants: break the code on purpose, check that the tests see it.
 
+# shellcheck source=tools/lib/kunit.sh
+. "$VMALOCK_TOP/tools/lib/kunit.sh"
+
 usage_mutants() {
 	cat <<'U'
-usage: tools/vmalock mutants [--only NAME] [--config debug|default]
+usage: tools/vmalock mutants [--only NAME[,NAME...]] [--boot] [--seconds N]
+                             [--config debug|default] [--accel auto|kvm|tcg]
                              [--kernel 7.3|7.2] [--tree DIR]
 
-For each tests/mutations/NAME.patch (a deliberate bug, with the cases that
-must catch it on its "Expect-red:" line): apply it on top of the series
-head, build, run the vma_lock suite, and check that every expected case
-fails. A mutation of .c files only is built incrementally in the head's own
-worktree and restored after; a header mutation rebuilds almost everything
-(about 9 minutes) in a worktree of its own. Prints one line per mutation;
-exits 1 if a mutation was not caught.
+For each tests/mutations/NAME.patch (a deliberate bug; its "Expect-red:"
+line names the cases that must catch it): apply it on top of the series
+head in a worktree of its own (v4-mutant), build, run the vma_lock suite,
+and judge the run. A mutation is caught when every expected case failed,
+every other case of the suite was still reported (nothing hung), kunit.py
+did not reach its timeout and the console shows no hung task. --boot also
+boots each mutated kernel with the vma_stress workload (--seconds N, default
+30) and says which net caught the bug: the suite, the workload, both or
+neither (a mutation is then caught if either did). The worktree is restored
+after each mutation, also when the run is interrupted. A header mutation
+rebuilds almost everything (4-9 minutes), a .c one is incremental. Prints
+one line per mutation with its red cases and wall time; exits 1 if a
+mutation was not caught.
 U
 }
 
-# failed_cases JSON: the names of the top-level cases that did not pass.
-failed_cases() {
-	python3 - "$1" <<'PY'
-import json, sys
-def bad(g):
-    return any(c.get("status") != "PASS" for c in g.get("test_cases", [])) or \
-        any(bad(s) for s in g.get("sub_groups", []))
-def suites(g):
-    for s in g.get("sub_groups", []):
-        if s.get("name") == "vma_lock":
-            yield s
-        else:
-            yield from suites(s)
-try:
-    root = json.load(open(sys.argv[1]))
-except (OSError, ValueError):
-    sys.exit(0)
-for s in suites(root):
-    for c in s.get("test_cases", []):
-        if c.get("status") != "PASS":
-            print(c["name"])
-    for g in s.get("sub_groups", []):
-        if bad(g):
-            print(g["name"])
-PY
+# The cases the suite reports, from the head's source: KUNIT_CASE lines.
+suite_cases() {
+	sed -n 's/^[[:space:]]*KUNIT_CASE[_A-Z]*(\([a-z0-9_]*\).*/\1/p' "$1"
 }
 
 cmd_mutants() {
-	parse_common "$@"
-	local only='' wt mwt m f expect red missing caught=0 total=0
-	set -- "${REST[@]}"
-	while [ $# -gt 0 ]; do
-		[ $# -ge 2 ] || die "$E_USAGE" "$1 needs a value"
-		case "$1" in
-		--only) only=$2 ;;
-		*) parse_build_opt "$1" "$2" || die "$E_USAGE" "unexpected argument '$1'" ;;
-		esac
-		shift 2
-	done
+	parse_opts 'only= boot seconds= config= accel=' "$@"
+	common_opts
+	# shellcheck disable=SC2034 # read by build_opts and the build helpers
+	OPT_CC=gcc
+	build_opts
+	accel_opt
+	local seconds=${OPT_SECONDS:-30} f m expect red missing caught=0 total=0 t0
+	[[ $seconds =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--seconds: a positive number, not '$seconds'"
+	local only=",${OPT_ONLY:-},"
+	if [ "$only" != ",," ]; then
+		for m in ${OPT_ONLY//,/ }; do
+			[ -f "$VMALOCK_TOP/tests/mutations/$m.patch" ] ||
+				die "$E_USAGE" "--only: no tests/mutations/$m.patch"
+		done
+	fi
 	need_cc
-	need qemu-system-x86_64
-	# shellcheck source=tools/lib/kunit.sh
-	. "$VMALOCK_TOP/tools/lib/kunit.sh"
-	local targs=(--kernel "$OPT_KERNEL")
-	[ -z "$OPT_TREE" ] || targs+=(--tree "$OPT_TREE")
-	wt=$(run_sub apply --series v4 "${targs[@]}" | tail -n 1)
+	need "$VMALOCK_QEMU" flock
+	OPT_RUNS=1
+	OPT_TIMEOUT=$VMALOCK_KUNIT_TIMEOUT
+	KUNIT_PASS=("$VMALOCK_KUNIT_SUITE")
+	lock_tree
+	tree_args
+	local wt mwt
+	wt=$(sub_path apply "${TARGS[@]}" --series v4)
+	worktree_at "$(main_tree "$wt")" v4-mutant vmalock/v4
+	mwt=$WT
+	# Whatever happens, the worktree goes back to the series head.
+	# shellcheck disable=SC2064 # expand now
+	trap "vgit -C '$mwt' reset -q --hard vmalock/v4 >/dev/null 2>&1; git -C '$mwt' clean -q -fd" EXIT
+	results_dir mutants
+	local cases ncases
+	mapfile -t cases < <(suite_cases "$mwt/$VMALOCK_KUNIT_FILE")
+	ncases=${#cases[@]}
+	local table=$RES/table.txt
+	printf '%-22s %-8s %6s  %s\n' mutation verdict 'wall s' 'red cases (suite); workload' >"$table"
+
 	for f in "$VMALOCK_TOP"/tests/mutations/*.patch; do
 		m=$(basename "$f" .patch)
-		[ -z "$only" ] || [ "$only" = "$m" ] || continue
+		[ "$only" = ",," ] || [[ $only == *",$m,"* ]] || continue
 		total=$((total + 1))
+		t0=$(date +%s)
 		expect=$(sed -n 's/^Expect-red: //p' "$f")
-		if grep -q '^diff --git a/.*\.h ' "$f"; then
-			mwt=$(worktree_at "$(main_tree "$wt")" v4-mutant vmalock/v4)
-		else
-			mwt=$wt
-			vgit -C "$mwt" checkout -q vmalock/v4
-		fi
+		clean_worktree "$mwt"
+		checkout "$mwt" vmalock/v4 || exit "$E_FAIL"
 		git -C "$mwt" apply "$f" || die "$E_APPLY" "$m does not apply to the series head"
 		log "mutant $m: $(sed -n 's/^Mutation: //p' "$f")"
-		kunit_one "$mwt" HEAD "mutant-$m" >/dev/null 2>&1 || true
-		git -C "$mwt" apply -R "$f"
-		red=$(failed_cases "$VMALOCK_CACHE/results/$(basename "$mwt")/$OPT_CC-$OPT_CONFIG/mutant-$m.json" |
-			sort -u | tr '\n' ' ')
-		missing=''
-		for c in $expect; do
-			case " $red " in *" $c "*) ;; *) missing="$missing $c" ;; esac
-		done
-		if [ -z "$missing" ] && [ -n "$red" ]; then
-			caught=$((caught + 1))
-			printf 'mutant %s: caught; red: %s\n' "$m" "$red"
+		local kdir=$RES/$m.kernel suite_ok=0 boot_r=none why=''
+		if build_tree "$mwt" "mutant $m"; then
+			keep_artifacts "$mwt" "$kdir"
+			KUNIT_WT=$mwt kunit_exec "mutant-$m" "$kdir" "$VMALOCK_KUNIT_SUITE" >/dev/null 2>&1 || true
+			red=$(python3 "$VMALOCK_TOP/tools/lib/kunit_json.py" failed "$RES/mutant-$m.json" "$VMALOCK_KUNIT_SUITE" | sort -u | tr '\n' ' ')
+			local reported
+			reported=$(python3 "$VMALOCK_TOP/tools/lib/kunit_json.py" reported "$RES/mutant-$m.json" "$VMALOCK_KUNIT_SUITE")
+			missing=''
+			for c in $expect; do
+				case " $red " in *" $c "*) ;; *) missing="$missing $c" ;; esac
+			done
+			[ -z "$missing" ] || why="$why expected red but passed:$missing;"
+			[ "$reported" -eq "$ncases" ] || why="$why $reported of $ncases cases reported;"
+			! grep -a -q 'timed out' "$RES/mutant-$m.log" || why="$why kunit.py timed out;"
+			! grep -a -q -E 'blocked for more than' "$RES/mutant-$m.console" 2>/dev/null || why="$why hung task on the console;"
+			[ -n "$why" ] || [ -z "$red" ] || suite_ok=1
 		else
-			printf 'mutant %s: NOT caught; red: %s; expected red but passed:%s\n' "$m" "${red:-none}" "$missing"
+			red='(did not build)'
+			why=' did not build;'
 		fi
+		if [ -n "${OPT_BOOT:-}" ] && [ -f "$kdir/bzImage" ]; then
+			local r=0
+			run_sub boot --image "$kdir/bzImage" --seconds "$seconds" --accel "$OPT_ACCEL" \
+				>"$RES/mutant-$m.boot.log" 2>&1 || r=$?
+			boot_r=$([ "$r" -eq 0 ] && echo passed || echo "red (exit $r)")
+		fi
+		clean_worktree "$mwt"
+		local verdict net
+		if [ "$suite_ok" -eq 1 ] || [[ $boot_r == red* ]]; then
+			caught=$((caught + 1))
+			verdict=caught
+		else
+			verdict=MISSED
+		fi
+		net=suite
+		if [ -n "${OPT_BOOT:-}" ]; then
+			case "$suite_ok${boot_r%% *}" in
+			1red) net=both ;; 1*) net=suite ;; 0red) net=workload ;; *) net=neither ;;
+			esac
+		fi
+		printf 'mutant %s: %s in %d s; red: %s%s%s\n' "$m" "$verdict" "$(($(date +%s) - t0))" \
+			"${red:-none}" "$([ -z "${OPT_BOOT:-}" ] || echo "; workload $boot_r; caught by: $net")" \
+			"$([ -z "$why" ] || echo ";$why")"
+		printf '%-22s %-8s %6d  %s%s\n' "$m" "$verdict" "$(($(date +%s) - t0))" "${red:-none}" \
+			"$([ -z "${OPT_BOOT:-}" ] || echo "; workload $boot_r")" >>"$table"
 	done
-	printf 'mutants: %d of %d caught\n' "$caught" "$total"
+	[ "$total" -gt 0 ] || die "$E_USAGE" "no mutation selected"
+	printf 'mutants: %d of %d caught (table: %s)\n' "$caught" "$total" "$table"
 	[ "$caught" -eq "$total" ] || exit "$E_FAIL"
 }

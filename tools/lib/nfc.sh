@@ -17,55 +17,47 @@ keeps; missing ones are built):
       vma_mark_detached().
 Prints the figures and each differing function, "layout only" (the same
 instructions in another block order) or "instructions"; the full report is
-under $VMALOCK_CACHE/results/. Exits 1 if the comparison cannot be made,
-and with --strict also if any function differs.
+in a new directory under $VMALOCK_CACHE/results/ (latest-nfc). Exits 1
+if the comparison cannot be made, and with --strict also if any function
+differs or exists on one side only: without --strict it is a report.
 U
 }
 
-# nfc_vmlinux WT COMMIT: path of a vmlinux built from COMMIT (built if needed).
-nfc_vmlinux() { printf '%s/vmlinux\n' "$(build_commit "$1" "$2" | tail -n 1)"; }
-
 cmd_nfc() {
-	parse_common "$@"
-	local strict=0
-	set -- "${REST[@]}"
-	while [ $# -gt 0 ]; do
-		if [ "$1" = --strict ]; then
-			strict=1
-			shift
-			continue
-		fi
-		if [ $# -lt 2 ] || ! parse_build_opt "$1" "$2"; then
-			die "$E_USAGE" "unexpected argument '$1'"
-		fi
-		shift 2
-	done
+	parse_opts 'cc= config= strict' "$@"
+	common_opts
+	build_opts
+	local strict=${OPT_STRICT:-0}
 	need_cc
-	need objdump python3
-	local targs=(--kernel "$OPT_KERNEL")
-	[ -z "$OPT_TREE" ] || targs+=(--tree "$OPT_TREE")
+	need objdump python3 flock
+	lock_tree
+	tree_args
 	local wt refactor before after out
-	wt=$(run_sub apply --series v4 "${targs[@]}" | tail -n 1)
+	wt=$(sub_path apply "${TARGS[@]}" --series v4)
 	refactor=$(git -C "$wt" log --format=%H vmalock/base..vmalock/v4 -- include/linux/mmap_lock.h | tail -n 1)
 	[ -n "$refactor" ] || die "$E_FAIL" "no patch of the series touches include/linux/mmap_lock.h"
-	before=$(nfc_vmlinux "$wt" "$refactor^" | tail -n 1)
-	after=$(nfc_vmlinux "$wt" "$refactor" | tail -n 1)
-	vgit -C "$wt" checkout -q vmalock/v4
-	out="$VMALOCK_CACHE/results/nfc-$(basename "$wt")-$OPT_CC-$OPT_CONFIG"
-	mkdir -p "$out"
+	build_commit "$wt" "$refactor^" || exit "$E_FAIL"
+	before=$ARTIFACTS/vmlinux
+	build_commit "$wt" "$refactor" || exit "$E_FAIL"
+	after=$ARTIFACTS/vmlinux
+	results_dir nfc
+	out=$RES
 	log "comparing $(git -C "$wt" log -1 --format='%h' "$refactor^") -> $(git -C "$wt" log -1 --format='%h %s' "$refactor") ($OPT_CC, $OPT_CONFIG config)"
 
-	"$wt/scripts/bloat-o-meter" "$before" "$after" >"$out/bloat-o-meter.txt" || true
+	"$wt/scripts/bloat-o-meter" "$before" "$after" >"$out/bloat-o-meter.txt" ||
+		die "$E_FAIL" "bloat-o-meter failed: see $out/bloat-o-meter.txt"
 	sed 's/^/  bloat-o-meter: /' "$out/bloat-o-meter.txt"
 
 	python3 "$VMALOCK_TOP/tools/lib/nfc.py" "$before" "$after" >"$out/functions.txt" ||
 		die "$E_FAIL" "the comparison failed"
+	local ndiff
+	ndiff=$(grep -c '^  ' "$out/functions.txt" || true)
 	grep '^  ' "$out/functions.txt" | head -n 40 || true
-	[ "$(grep -c '^  ' "$out/functions.txt")" -le 40 ] ||
-		log "... $(grep -c '^  ' "$out/functions.txt") lines in all: $out/functions.txt"
+	[ "$ndiff" -le 40 ] || log "... $ndiff lines in all: $out/functions.txt"
 	printf 'nfc %s %s: %s; bloat-o-meter %s\n' "$OPT_CC" "$OPT_CONFIG" \
 		"$(tail -n 1 "$out/functions.txt")" "$(tail -n 1 "$out/bloat-o-meter.txt")"
-	if [ "$strict" -eq 1 ] && grep -q '^  ' "$out/functions.txt"; then
+	if [ "$strict" -eq 1 ] && [ "$ndiff" -ne 0 ]; then
+		log "--strict: $ndiff functions differ or exist on one side only"
 		exit "$E_FAIL"
 	fi
 }

@@ -26,27 +26,19 @@ patch_notes() {
 }
 
 cmd_send() {
-	parse_common "$@"
-	local out='' signoff='' wt tree swt p n=0 notes msg ident
-	set -- "${REST[@]}"
-	while [ $# -gt 0 ]; do
-		[ $# -ge 2 ] || die "$E_USAGE" "$1 needs a value"
-		case "$1" in
-		--out) out=$2 ;;
-		--signoff) signoff=$2
-			[[ $signoff =~ ^[^\<\>]+\ \<[^\<\>@\ ]+@[^\<\>\ ]+\>$ ]] ||
-				die "$E_USAGE" "--signoff: give 'Name <email>'" ;;
-		*) die "$E_USAGE" "unexpected argument '$1'" ;;
-		esac
-		shift 2
-	done
-	need b4 git perl
-	local targs=(--kernel "$OPT_KERNEL")
-	[ -z "$OPT_TREE" ] || targs+=(--tree "$OPT_TREE")
-	wt=$(run_sub apply --series v4 "${targs[@]}" | tail -n 1)
+	parse_opts 'out= signoff=' "$@"
+	common_opts
+	local out=${OPT_OUT:-} signoff=${OPT_SIGNOFF:-} wt tree swt p n=0 notes msg ident
+	[ -z "$signoff" ] || [[ $signoff =~ ^[^\<\>]+\ \<[^\<\>@\ ]+@[^\<\>\ ]+\>$ ]] ||
+		die "$E_USAGE" "--signoff: give 'Name <email>'"
+	need b4 git perl flock
+	lock_tree
+	tree_args
+	wt=$(sub_path apply "${TARGS[@]}" --series v4)
 	tree=$(main_tree "$wt")
 	out=${out:-$VMALOCK_CACHE/results/send-$(basename "$tree")}
-	swt=$(worktree_at "$tree" v4-send vmalock/base)
+	worktree_at "$tree" v4-send vmalock/base
+	swt=$WT
 
 	# The sender's identity: the submitter, or the tools' own.
 	ident=${signoff:-$VMALOCK_GIT_NAME <$VMALOCK_GIT_EMAIL>}
@@ -56,8 +48,8 @@ cmd_send() {
 	# A fresh branch from patches/, notes below "---" kept in the messages.
 	vgit -C "$swt" checkout -q -B vmalock/v4-send vmalock/base
 	git -C "$swt" config --unset-all branch.vmalock/v4-send.b4-tracking >/dev/null 2>&1 || true
-	mapfile -t patches < <(series_patches "$(series_file v4)" "$VMALOCK_TOP/patches")
-	for p in "${patches[@]}"; do
+	series_patches "$(series_file v4)" "$VMALOCK_TOP/patches"
+	for p in "${PATCHES[@]}"; do
 		n=$((n + 1))
 		am_series "$swt" "$p"
 		msg=$(git -C "$swt" log -1 --format=%B)
