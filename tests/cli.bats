@@ -1,4 +1,6 @@
 #!/usr/bin/env bats
+# Each test runs in a subshell of its own: exports there are meant to stay there.
+# shellcheck disable=SC2030,SC2031
 # Command line, bad input and resuming: each a clear error, nothing changed.
 
 load helpers
@@ -14,7 +16,7 @@ setup() {
 	run "$VMALOCK" --help
 	[ "$status" -eq 0 ]
 	[[ $output == *"Exit codes"* ]]
-	for s in fetch base apply check build kunit boot nfc mutants send; do
+	for s in fetch base apply check build kunit boot accel nfc mutants send; do
 		run "$VMALOCK" "$s" --help
 		[ "$status" -eq 0 ]
 		[[ $output == *"usage: tools/vmalock $s"* ]]
@@ -179,4 +181,69 @@ setup() {
 	[ "$status" -eq 0 ]
 	[ ! -e "$tree.partial" ]
 	git -C "$tree" rev-parse -q --verify vmalock/base
+}
+
+# with_fake_kunit DIR: add tests/fakes/kunit.py to the fake tree DIR.
+with_fake_kunit() {
+	mkdir -p "$1/tools/testing/kunit"
+	cp "$TOP/tests/fakes/kunit.py" "$1/tools/testing/kunit/kunit.py"
+	git -C "$1" add -f tools
+	git -C "$1" -c user.name=t -c user.email=t@t commit -qm "fake kunit.py"
+}
+
+# wait_for FILE TEXT: wait (at most 60 s) until FILE holds TEXT.
+wait_for() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "interrupted mid-build: the build stops with the tool, and a rerun builds and passes" {
+	k=$BATS_TEST_TMPDIR/k
+	fake_kernel "$k"
+	export VMALOCK_QEMU=$TOP/tests/fakes/qemu VMALOCK_ACCEL=tcg
+	FAKE_BUILD_SLEEP=120 "$VMALOCK" kunit --tree "$k" --as-is >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	wait_for "$BATS_TEST_TMPDIR/out" "build .* with gcc"
+	sleep 1
+	kill -TERM "$pid"
+	run wait "$pid"
+	[ "$status" -eq 130 ]
+	sleep 1
+	[ -z "$(pgrep -f "$BATS_TEST_TMPDIR.*kunit.py build" || true)" ]
+	run "$VMALOCK" kunit --tree "$k" --as-is
+	[ "$status" -eq 0 ]
+	[[ $output == *": 1 passed, 0 failed"* ]]
+}
+
+@test "interrupted mid-mutation: the worktree goes back to the series head; later runs build the head" {
+	k=$BATS_TEST_TMPDIR/k
+	fake_tree "$k"
+	with_fake_kunit "$k"
+	export VMALOCK_QEMU=$TOP/tests/fakes/qemu VMALOCK_ACCEL=tcg
+	FAKE_BUILD_SLEEP=120 "$VMALOCK" mutants --tree "$k" --only no-wakeup >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	pid=$!
+	wait_for "$BATS_TEST_TMPDIR/out" "build mutant no-wakeup"
+	mwt=$(ls -d "$VMALOCK_CACHE"/worktrees/*-v4-mutant)
+	[ -n "$(git -C "$mwt" status --porcelain)" ]
+	kill -TERM "$pid"
+	run wait "$pid"
+	[ "$status" -ne 0 ]
+	[ -z "$(git -C "$mwt" status --porcelain --ignored)" ]
+	[ "$(git -C "$mwt" rev-parse HEAD)" = "$(git -C "$mwt" rev-parse vmalock/v4)" ]
+	[ -z "$(pgrep -f "$BATS_TEST_TMPDIR.*kunit.py build" || true)" ]
+	# A mutation left in a worktree by a run killed without a chance to
+	# clean up (SIGKILL) is reset by the next run that uses it.
+	echo '/* left over */' >>"$mwt/mm/mmap_lock.c"
+	run "$VMALOCK" apply --tree "$k"
+	[ "$status" -eq 0 ]
+	wt=${lines[-1]}
+	echo '/* left over */' >>"$wt/mm/mmap_lock.c"
+	run "$VMALOCK" apply --tree "$k"
+	[ "$status" -eq 0 ]
+	[[ $output == *"had changes left by an interrupted run: reset"* ]]
+	[ -z "$(git -C "$wt" status --porcelain)" ]
 }

@@ -24,6 +24,21 @@ fake_tree() {
 	git -C "$1" -c user.name=t -c user.email=t@t commit -q -m pristine
 }
 
+# fake_kernel DIR: a git tree that passes for a kernel tree with the tests
+# in it (for kunit --as-is): a Makefile, mmap_lock.h, the test file, and
+# tests/fakes/kunit.py as tools/testing/kunit/kunit.py. Needs no real tree.
+fake_kernel() {
+	mkdir -p "$1/include/linux" "$1/mm/tests" "$1/tools/testing/kunit"
+	echo 'VERSION = 7' >"$1/Makefile"
+	echo '/* fake */' >"$1/include/linux/mmap_lock.h"
+	echo '/* fake */' >"$1/mm/tests/vma_lock_kunit.c"
+	printf 'CONFIG_KUNIT=y\n' >"$1/mm/tests/.kunitconfig"
+	cp "$TOP/tests/fakes/kunit.py" "$1/tools/testing/kunit/kunit.py"
+	git -C "$1" init -q
+	git -C "$1" add -A -f
+	git -C "$1" -c user.name=t -c user.email=t@t commit -q -m fake
+}
+
 # conf_with FIELD VALUE: a copy of the conf with one field of the default
 # kernel's line replaced; prints its path.
 conf_with() {
@@ -38,8 +53,10 @@ real_deb() {
 	ls "$REAL_CACHE"/debs/linux-source-"$KVER"_*_all.deb
 }
 
+# setup_real_tree: make what the tests that read the real tree need, on
+# whatever cache they run with (an empty one included): the base and both
+# series' branches. Reused in a few seconds when they are there.
 setup_real_tree() {
-	if ! git -C "$REAL_TREE" rev-parse -q --verify vmalock/base >/dev/null 2>&1; then
-		"$VMALOCK" base >/dev/null
-	fi
+	VMALOCK_CACHE=$REAL_CACHE "$VMALOCK" apply >/dev/null
+	VMALOCK_CACHE=$REAL_CACHE "$VMALOCK" apply --series mainline >/dev/null
 }

@@ -13,6 +13,8 @@
 # choice through tools/lib/qemu/, put first on its PATH.
 
 VMALOCK_QEMU=${VMALOCK_QEMU:-qemu-system-x86_64}
+# The KVM device (the tests point it at a file of their own).
+VMALOCK_KVM_DEV=${VMALOCK_KVM_DEV:-/dev/kvm}
 
 # accel_opt: check OPT_ACCEL (after parse_opts), default from VMALOCK_ACCEL.
 accel_opt() {
@@ -28,7 +30,7 @@ accel_key() {
 		uname -r
 		"$VMALOCK_QEMU" --version 2>&1 | head -n 1
 		awk '/^(model name|flags)/ { print } /^$/ { exit }' /proc/cpuinfo
-		stat -L -c '%t:%T' /dev/kvm 2>/dev/null
+		stat -L -c '%t:%T %i' "$VMALOCK_KVM_DEV" 2>/dev/null
 		echo "probe v1"
 	} | sha256sum | cut -c1-16
 }
@@ -39,14 +41,14 @@ accel_key() {
 # rebooted; otherwise sets PROBE_WHY.
 kvm_probe() {
 	local image=$1 out pid t0 limit=${VMALOCK_KVM_PROBE_TIMEOUT:-30} rc=0 now
-	out=$(mktemp)
+	out=$(mktemp "${TMPDIR:-/tmp}/vmalock-probe.XXXXXX")
 	local qemu=(-nodefaults -m 1024 -smp 2 -kernel "$image" -no-reboot -nographic
 		-serial stdio -accel kvm
 		-append "console=ttyS0 kunit.enable=1 kunit.filter_glob=vmalock-kvm-probe kunit_shutdown=reboot panic=-1")
 	[ ! -f /usr/share/qemu/qboot.rom ] || qemu+=(-bios qboot.rom)
 	t0=$(date +%s)
-	"$VMALOCK_QEMU" "${qemu[@]}" </dev/null >"$out" 2>&1 &
-	pid=$!
+	bg_start to_log "$out" "$VMALOCK_QEMU" "${qemu[@]}" </dev/null
+	pid=$BG_PID
 	PROBE_WHY=''
 	while kill -0 "$pid" 2>/dev/null; do
 		now=$(($(date +%s) - t0))
@@ -61,14 +63,14 @@ kvm_probe() {
 		sleep 0.5
 	done
 	if [ -n "$PROBE_WHY" ]; then
-		kill "$pid" 2>/dev/null || true
-		sleep 1
-		kill -9 "$pid" 2>/dev/null || true
+		bg_kill
 		wait "$pid" 2>/dev/null || true
+		bg_end
 		rm -f "$out"
 		return 1
 	fi
 	wait "$pid" || rc=$?
+	bg_end
 	if [ "$rc" -ne 0 ]; then
 		PROBE_WHY="QEMU exited with $rc: $(grep -a -v '^$' "$out" | tail -n 1 | tr -d '\r' | cut -c1-100)"
 	elif ! grep -a -q -E 'KTAP version|reboot: Restarting system' "$out"; then
@@ -90,12 +92,12 @@ choose_accel() {
 		log "accelerator: $QEMU_ACCEL (forced by --accel or VMALOCK_ACCEL)"
 		return 0 ;;
 	esac
-	if [ ! -e /dev/kvm ]; then
-		log "accelerator: tcg (no /dev/kvm)"
+	if [ ! -e "$VMALOCK_KVM_DEV" ]; then
+		log "accelerator: tcg (no $VMALOCK_KVM_DEV)"
 		return 0
 	fi
-	if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
-		log "accelerator: tcg (/dev/kvm is not readable and writable by $(id -un))"
+	if [ ! -r "$VMALOCK_KVM_DEV" ] || [ ! -w "$VMALOCK_KVM_DEV" ]; then
+		log "accelerator: tcg ($VMALOCK_KVM_DEV is not readable and writable by $(id -un))"
 		return 0
 	fi
 	f=$VMALOCK_CACHE/accel/kvm-$(accel_key)
@@ -151,7 +153,7 @@ cmd_accel() {
 		image=$(find "$VMALOCK_CACHE/artifacts" -name bzImage -printf '%T@ %p\n' 2>/dev/null |
 			sort -n | tail -n 1 | cut -d' ' -f2-)
 	fi
-	if [ "$OPT_ACCEL" = auto ] && [ -e /dev/kvm ]; then
+	if [ "$OPT_ACCEL" = auto ] && [ -e "$VMALOCK_KVM_DEV" ]; then
 		[ -n "$image" ] || die "$E_USAGE" "no kernel to probe KVM with: build one (tools/vmalock build) or give --image"
 		[ -f "$image" ] || die "$E_USAGE" "--image: no kernel image at '$image'"
 	fi

@@ -3,7 +3,7 @@
 
 usage_base() {
 	cat <<'U'
-usage: tools/vmalock base [--kernel 7.3|7.2] [--tree DIR]
+usage: tools/vmalock base [--kernel 7.3|7.2] [--tree DIR [--as-is]]
 
 Lay down (or reuse) the series' base in a git tree under the cache:
   1. a pristine import of Debian's linux-source-<kernel> tarball, one
@@ -12,7 +12,8 @@ Lay down (or reuse) the series' base in a git tree under the cache:
      vmalock/base: it restores the pre-image of the series' patch.
 With --tree DIR, your kernel git tree is cloned (never modified): its HEAD
 is the pristine commit; if HEAD is mainline ef4c0cea1e15 it is the base as
-it is, otherwise the fixture is applied to the clone.
+it is, otherwise the fixture is applied to the clone. With --as-is, the
+clone is all: no fixture (tools/vmalock kunit --as-is).
 Prints the tree's path as the last line. Re-runs reuse what is valid.
 U
 }
@@ -55,7 +56,15 @@ clone_user_tree() {
 	[ -z "$(git -C "$OPT_TREE" status --porcelain --untracked-files=no)" ] ||
 		die "$E_TREE" "$OPT_TREE has uncommitted changes: commit or stash them first (nothing was changed)"
 	head=$(git -C "$OPT_TREE" rev-parse HEAD)
-	if [ -d "$dir" ] && [ "$(git -C "$dir" rev-parse -q --verify vmalock/pristine)" = "$head" ]; then
+	if [ -d "$dir" ] && [ "$(git -C "$dir" rev-parse -q --verify vmalock/pristine 2>/dev/null)" = "$head" ]; then
+		return
+	fi
+	if git -C "$dir" rev-parse -q --verify vmalock/pristine >/dev/null 2>&1; then
+		# The clone is there (with worktrees of it): bring the new HEAD in.
+		step "fetch $(git -C "$OPT_TREE" log -1 --format='%h %s' HEAD) from $OPT_TREE" \
+			vgit -C "$dir" fetch -q "$OPT_TREE" HEAD || die "$E_TREE" "cannot fetch from $OPT_TREE"
+		vgit -C "$dir" checkout -q --detach "$head" || die "$E_TREE" "cannot check out $head"
+		vgit -C "$dir" tag -f vmalock/pristine "$head" >/dev/null
 		return
 	fi
 	rm -rf "$partial" "$dir"
@@ -69,8 +78,9 @@ clone_user_tree() {
 }
 
 cmd_base() {
-	parse_opts '' "$@"
+	parse_opts 'as-is' "$@"
 	common_opts
+	[ -z "${OPT_AS_IS:-}" ] || [ -n "$OPT_TREE" ] || die "$E_USAGE" "--as-is needs --tree DIR"
 	need git tar xz sha256sum flock
 	lock_tree
 	local dir stamp
@@ -78,16 +88,21 @@ cmd_base() {
 	mkdir -p "$(dirname "$dir")"
 	if [ -n "$OPT_TREE" ]; then
 		clone_user_tree "$dir"
+		if [ -n "${OPT_AS_IS:-}" ]; then
+			emit_path "$dir"
+			return
+		fi
 	elif ! git -C "$dir" rev-parse -q --verify vmalock/pristine >/dev/null 2>&1; then
 		rm -rf "$dir"
 		import_tarball "$dir"
 	fi
 
 	series_patches "$VMALOCK_TOP/base/series" "$VMALOCK_TOP/base"
+	# The base is valid for this pristine commit and these fixture patches.
 	if [ "$(git -C "$dir" rev-parse vmalock/pristine)" = "$VMALOCK_PUBLIC_BASE" ]; then
 		stamp=public
 	else
-		stamp=$(content_stamp "${PATCHES[@]}")
+		stamp=$(git -C "$dir" rev-parse vmalock/pristine)-$(content_stamp "${PATCHES[@]}")
 	fi
 	if [ "$(git -C "$dir" config vmalock.base-stamp || true)" = "$stamp" ] &&
 		git -C "$dir" rev-parse -q --verify vmalock/base >/dev/null; then

@@ -124,17 +124,15 @@ boot_one() {
 	mkdir -p "$(dirname "$console")"
 	log "boot $label: QEMU -smp $smp${*:+ $*}, workload '${wargs//,/ }', timeout $OPT_TIMEOUT s; console $console"
 	t0=$(date +%s)
-	"$VMALOCK_QEMU" "${qemu[@]}" </dev/null >"$console" 2>&1 &
-	pid=$!
+	bg_start to_log "$console" "$VMALOCK_QEMU" "${qemu[@]}" </dev/null
+	pid=$BG_PID
 	local timed_out=0
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		now=$(($(date +%s) - t0))
 		if [ "$now" -ge "$OPT_TIMEOUT" ]; then
 			timed_out=1
-			kill "$pid" 2>/dev/null || true
-			sleep 2
-			kill -9 "$pid" 2>/dev/null || true
+			bg_kill
 			break
 		fi
 		if [ $((now - last)) -ge 60 ]; then
@@ -143,6 +141,7 @@ boot_one() {
 		fi
 	done
 	wait "$pid" 2>/dev/null || true
+	bg_end
 	BOOT_SECONDS=$(($(date +%s) - t0))
 	local splat
 	splat=$(splat_lines "$console")

@@ -32,7 +32,7 @@ VMALOCK_CACHE=${VMALOCK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmalock}
 # Results of helpers, read by the sourcing files (set here so that every
 # file sees them declared).
 # shellcheck disable=SC2034
-PATCHES=() COMMITS=() FRAGMENTS=() KARGS=() TARGS=() PASS=() WT='' ARTIFACTS='' RES=''
+PATCHES=() COMMITS=() FRAGMENTS=() KARGS=() TARGS=() PASS=() WT='' ARTIFACTS='' RES='' BG_PID=''
 
 log() { printf 'vmalock %(%H:%M:%S)T: %s\n' -1 "$*" >&2; }
 die() {
@@ -62,29 +62,54 @@ step() {
 	return "$rc"
 }
 
+# bg_start CMD...: run CMD in the background in a process group of its
+# own, BG_PID its leader; if the tool is interrupted, the whole group
+# (kunit.py, make and the compilers, or QEMU) is stopped with it.
+bg_start() {
+	set -m
+	"$@" &
+	BG_PID=$!
+	set +m
+	# shellcheck disable=SC2064 # expand now
+	trap "kill -TERM -- -$BG_PID 2>/dev/null; wait $BG_PID 2>/dev/null; exit 130" INT TERM
+}
+
+# bg_kill: stop the background group now (a timeout); bg_end after it ended.
+bg_kill() {
+	kill -TERM -- -"$BG_PID" 2>/dev/null || true
+	sleep 1
+	kill -KILL -- -"$BG_PID" 2>/dev/null || true
+}
+bg_end() { trap - INT TERM; }
+
 # watch_step NAME LOG CMD...: step for long jobs whose output goes to LOG:
 # CMD runs in the background, and every VMALOCK_HEARTBEAT seconds (60) a
-# line gives the time so far and the last line of LOG (the last make
-# target). Interrupting the tool stops CMD too.
+# line gives the time so far and how far it got: with WATCH_DIR set (a
+# build directory), the number of objects compiled since the start;
+# otherwise the last line of LOG. Interrupting the tool stops CMD too.
 watch_step() {
-	local name=$1 logf=$2 t0 rc=0 pid last=0 now beat=${VMALOCK_HEARTBEAT:-60}
+	local name=$1 logf=$2 t0 rc=0 pid last=0 now beat=${VMALOCK_HEARTBEAT:-60} stamp
 	shift 2
 	t0=$(date +%s)
+	stamp=$(mktemp "${TMPDIR:-/tmp}/vmalock-stamp.XXXXXX")
 	log "$name ... (log: $logf)"
-	"$@" >"$logf" 2>&1 &
-	pid=$!
-	# shellcheck disable=SC2064 # expand now: pid is local
-	trap "kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 130" INT TERM
+	bg_start to_log "$logf" "$@"
+	pid=$BG_PID
 	while kill -0 "$pid" 2>/dev/null; do
 		sleep 1
 		now=$(($(date +%s) - t0))
 		if [ $((now - last)) -ge "$beat" ]; then
 			last=$now
-			log "$name: $now s so far; last: $(grep -a -v '^$' "$logf" | tail -n 1 | tr -d '\r' | cut -c1-90)"
+			if [ -n "${WATCH_DIR:-}" ]; then
+				log "$name: $now s so far, $(find "$WATCH_DIR" -name '*.o' -newer "$stamp" 2>/dev/null | wc -l) objects compiled"
+			else
+				log "$name: $now s so far; last: $(grep -a -v '^$' "$logf" | tail -n 1 | tr -d '\r' | cut -c1-90)"
+			fi
 		fi
 	done
 	wait "$pid" || rc=$?
-	trap - INT TERM
+	bg_end
+	rm -f "$stamp"
 	log "$name: $(($(date +%s) - t0)) s$([ "$rc" -eq 0 ] || echo ", FAILED ($rc)")"
 	return "$rc"
 }
@@ -333,6 +358,11 @@ worktree_at() {
 	WT="$VMALOCK_CACHE/worktrees/$(basename "$tree")-$2"
 	mkdir -p "$(dirname "$WT")"
 	git -C "$tree" worktree prune
+	# A worktree whose repository was replaced (a re-cloned user tree) is
+	# made again.
+	if [ -e "$WT/.git" ] && ! git -C "$WT" rev-parse -q --git-dir >/dev/null 2>&1; then
+		rm -rf "$WT"
+	fi
 	if [ ! -e "$WT/.git" ]; then
 		rm -rf "$WT"
 		step "create worktree $(basename "$WT")" \
@@ -348,10 +378,10 @@ worktree_at() {
 # unfinished git am, changed or added files (a mutation).
 clean_worktree() {
 	vgit -C "$1" am --abort >/dev/null 2>&1 || true
-	if [ -n "$(git -C "$1" status --porcelain)" ]; then
+	if [ -n "$(git -C "$1" status --porcelain --ignored)" ]; then
 		log "worktree $(basename "$1") had changes left by an interrupted run: reset"
 		vgit -C "$1" reset -q --hard || die "$E_FAIL" "cannot reset $1"
-		git -C "$1" clean -q -fd || die "$E_FAIL" "cannot clean $1"
+		git -C "$1" clean -q -fdx || die "$E_FAIL" "cannot clean $1"
 	fi
 }
 
@@ -446,7 +476,7 @@ build_tree() {
 	build=$(build_dir "$wt")
 	mkdir -p "$(dirname "$build")"
 	kunit_args build "$wt"
-	watch_step "build $2 with $OPT_CC, $OPT_CONFIG config (4-9 min from scratch)" \
+	WATCH_DIR=$build watch_step "build $2 with $OPT_CC, $OPT_CONFIG config (4-9 min from scratch)" \
 		"$build.log" kunit_py "$wt" "${KARGS[@]}" || { build_failed "$build.log"; return 1; }
 }
 

@@ -130,7 +130,7 @@ cmd_kunit() {
 		[ -z "${OPT_TARGET:-}" ] || die "$E_USAGE" "--as-is and --target exclude each other"
 		local dir
 		# shellcheck disable=SC2153 # TARGS: set by tree_args
-		dir=$(sub_path base "${TARGS[@]}")
+		dir=$(sub_path base "${TARGS[@]}" --as-is)
 		c=$(git -C "$dir" rev-parse vmalock/pristine)
 		git -C "$dir" cat-file -e "$c:$VMALOCK_KUNIT_FILE" 2>/dev/null ||
 			die "$E_TREE" "$OPT_TREE (HEAD $(git -C "$dir" log -1 --format=%h "$c")) has no $VMALOCK_KUNIT_FILE: apply the tests first (series.mainline), or run without --as-is"

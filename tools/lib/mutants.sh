@@ -60,7 +60,7 @@ cmd_mutants() {
 	mwt=$WT
 	# Whatever happens, the worktree goes back to the series head.
 	# shellcheck disable=SC2064 # expand now
-	trap "vgit -C '$mwt' reset -q --hard vmalock/v4 >/dev/null 2>&1; git -C '$mwt' clean -q -fd" EXIT
+	trap "vgit -C '$mwt' reset -q --hard vmalock/v4 >/dev/null 2>&1; git -C '$mwt' clean -q -fdx" EXIT
 	results_dir mutants
 	local cases ncases
 	mapfile -t cases < <(suite_cases "$mwt/$VMALOCK_KUNIT_FILE")

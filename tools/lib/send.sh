@@ -1,20 +1,85 @@
 # shellcheck shell=bash
-# vmalock send: the v4 messages, ready for b4 send, written, never sent.
+# vmalock send: the messages of a posting, with b4, as the sender.
 
 usage_send() {
 	cat <<'U'
-usage: tools/vmalock send [--out DIR] [--signoff "Name <email>"]
+usage: tools/vmalock send [--series v4|mainline] [--from "Name <email>"]
+                          [--revision N] [--out DIR] [--smtp HOST:PORT]
                           [--kernel 7.3|7.2] [--tree DIR]
 
-In a worktree of its own (branch vmalock/v4-send, rebuilt from patches/
-with each patch's notes below its "---" kept), enrol the series with
-`b4 prep -e vmalock/base`, set the cover letter from b4/cover-letter, force
-revision 4, fill To/Cc with `b4 prep --auto-to-cc` (get_maintainer.pl over
-the tree's MAINTAINERS), and write the messages with `b4 send -o DIR`.
-Nothing is sent: to send for real, run `b4 send` in that worktree.
---signoff adds a Signed-off-by for a submitter who is not the patch's
-author, after the existing ones. Prints DIR as the last line.
+Prepare a posting with b4 in a worktree of its own (branch
+vmalock/SERIES-send) and write its messages with `b4 send -o`:
+  v4        the series in `series` on its base (the January 2026 tree, or
+            the fixture's reconstruction of it): cover b4/cover-letter
+  mainline  the tests alone (series.mainline) on the pristine tree, a new
+            series for today's mainline: cover b4/cover-letter.mainline,
+            the KUnit lists copied
+The revision and b4 change-id of each posting are in tools/vmalock.conf
+(VMALOCK_POSTINGS), so every run writes the same Message-IDs; --revision N
+prepares another revision under the same change-id and, when the previous
+one was sent from this tree, shows the range-diff against it.
+
+The sender is --from, or your git identity (user.name, user.email); with
+neither, nothing is written (exit 2). New patches (authored by the tools'
+own identity, vmalock <vmalock@localhost>) take the sender as author and
+Signed-off-by; a patch by someone else keeps its author, and a sender who is
+not that author signs off after the existing Signed-off-by lines. To/Cc come
+from `b4 prep --auto-to-cc` (scripts/get_maintainer.pl over the tree's
+MAINTAINERS) and the posting's extra Cc.
+
+Nothing is sent to anyone by this tool. --smtp HOST:PORT sends for real
+through an SMTP server on this machine's loopback (127.0.0.0/8 or ::1; any
+other host is refused), for testing; if a message is refused, the ones
+before it stay sent and the failed one is named. To send to the list, run
+`b4 send` yourself in the worktree printed at the end.
+
+On the Debian trees the base-commit trailer names the local fixture commit
+(v4) or the local import of the tarball (mainline), which exist nowhere
+else; with --tree at a public commit it names that commit. Prints the
+directory of the written messages as the last line.
 U
+}
+
+# posting_field SERIES N: field N of SERIES' line in VMALOCK_POSTINGS.
+posting_field() {
+	printf '%s\n' "$VMALOCK_POSTINGS" | awk -v s="$1" -v n="$2" '$1 == s { print $n }'
+}
+
+# sender_identity: set SENDER ("Name <email>") from --from or git config.
+sender_identity() {
+	local name email
+	if [ -n "${OPT_FROM:-}" ]; then
+		SENDER=$OPT_FROM
+	else
+		name=$(git -C "$VMALOCK_TOP" config user.name || true)
+		email=$(git -C "$VMALOCK_TOP" config user.email || true)
+		if [ -z "$name" ] || [ -z "$email" ]; then
+			die "$E_USAGE" "no sender: give --from \"Name <email>\" or set git config user.name and user.email (nothing was written)"
+		fi
+		SENDER="$name <$email>"
+	fi
+	[[ $SENDER =~ ^[^\<\>@]+\ \<[^\<\>@\ ]+@[^\<\>\ ]+\.[^\<\>\ ]+\>$ ]] ||
+		die "$E_USAGE" "the sender must be 'Name <user@domain>', not '$SENDER'"
+	case "$SENDER" in
+	*"<$VMALOCK_GIT_EMAIL>" | *@example.* | *.example\>)
+		die "$E_USAGE" "'$SENDER' is a placeholder, not a person: send as yourself" ;;
+	esac
+}
+
+# smtp_target HOST:PORT: set SMTP_HOST and SMTP_PORT; refuse any host that
+# is not on the loopback interface.
+smtp_target() {
+	SMTP_HOST=${1%:*}
+	SMTP_PORT=${1##*:}
+	SMTP_HOST=${SMTP_HOST#[}
+	SMTP_HOST=${SMTP_HOST%]}
+	[[ $SMTP_PORT =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--smtp: HOST:PORT, not '$1'"
+	case "$SMTP_HOST" in
+	127.* | ::1) ;;
+	*) die "$E_USAGE" "--smtp $1: not a loopback address; this tool sends to this machine only (run b4 send yourself to mail the list)" ;;
+	esac
+	[[ $SMTP_HOST == ::1 || $SMTP_HOST =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] ||
+		die "$E_USAGE" "--smtp $1: not a loopback address"
 }
 
 # patch_notes FILE: the text between a patch's first "---" and its diffstat.
@@ -25,62 +90,154 @@ patch_notes() {
 		s { print }' "$1" | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
 }
 
+# sign_as_sender SWT PATCH: make the last commit of SWT (PATCH applied) the
+# sender's where it is the tools' own, signed by the sender where it is
+# someone else's; keep PATCH's notes below "---".
+sign_as_sender() {
+	local swt=$1 p=$2 author msg notes tool="$VMALOCK_GIT_NAME <$VMALOCK_GIT_EMAIL>"
+	author=$(git -C "$swt" log -1 --format='%an <%ae>')
+	msg=$(git -C "$swt" log -1 --format=%B)
+	if [ "$author" = "$tool" ]; then
+		msg=$(printf '%s\n' "$msg" | grep -vxF "Signed-off-by: $tool")
+		msg=$(printf '%s\n' "$msg" | git -C "$swt" interpret-trailers --trailer "Signed-off-by: $SENDER")
+		author=$SENDER
+	elif [ "$author" != "$SENDER" ]; then
+		msg=$(printf '%s\n' "$msg" | git -C "$swt" interpret-trailers \
+			--if-exists addIfDifferent --trailer "Signed-off-by: $SENDER")
+	fi
+	notes=$(patch_notes "$p")
+	[ -z "$notes" ] || msg=$(printf '%s\n---\n%s\n' "$msg" "$notes")
+	vgit -C "$swt" commit -q --amend --cleanup=verbatim --author="$author" -m "$msg" ||
+		die "$E_FAIL" "cannot rewrite $(basename "$p") in $swt"
+	if git -C "$swt" log -1 --format='%an <%ae>%n%B' | grep -qF "$VMALOCK_GIT_EMAIL"; then
+		die "$E_FAIL" "$(basename "$p") still carries the tools' identity"
+	fi
+}
+
+# b4_isolated ARG...: b4 in the current directory with only the settings
+# made here: no global or system git configuration (an SMTP server, an
+# identity, a sendemail profile of the user's cannot take part), no mailmap
+# (each patch keeps the author it is signed off with). With no SMTP server
+# set b4 would choose its web endpoint, which wants a signing key; the
+# messages are only written (-o), so a local mailer is named and never run.
+b4_isolated() {
+	GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_COUNT=2 \
+		GIT_CONFIG_KEY_0=log.mailmap GIT_CONFIG_VALUE_0=false \
+		GIT_CONFIG_KEY_1=sendemail.smtpserver GIT_CONFIG_VALUE_1=/usr/sbin/sendmail \
+		b4 "$@"
+}
+
 cmd_send() {
-	parse_opts 'out= signoff=' "$@"
+	parse_opts 'series= from= revision= out= smtp=' "$@"
 	common_opts
-	local out=${OPT_OUT:-} signoff=${OPT_SIGNOFF:-} wt tree swt p n=0 notes msg ident
-	[ -z "$signoff" ] || [[ $signoff =~ ^[^\<\>]+\ \<[^\<\>@\ ]+@[^\<\>\ ]+\>$ ]] ||
-		die "$E_USAGE" "--signoff: give 'Name <email>'"
+	local series=${OPT_SERIES:-v4} revision changeid cover extra
+	series_file "$series" >/dev/null
+	[ -n "$(posting_field "$series" 1)" ] || die "$E_USAGE" "no posting for series '$series' in tools/vmalock.conf"
+	revision=${OPT_REVISION:-$(posting_field "$series" 2)}
+	[[ $revision =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--revision: a positive number, not '$revision'"
+	changeid=$(posting_field "$series" 3)
+	cover=$VMALOCK_TOP/$(posting_field "$series" 4)
+	extra=$(posting_field "$series" 5)
+	[ -f "$cover" ] || die "$E_USAGE" "no cover letter $cover"
+	sender_identity
+	[ -z "${OPT_SMTP:-}" ] || smtp_target "$OPT_SMTP"
 	need b4 git perl flock
 	lock_tree
 	tree_args
-	wt=$(sub_path apply "${TARGS[@]}" --series v4)
+
+	local wt tree base swt p branch=vmalock/$series-send
+	wt=$(sub_path apply "${TARGS[@]}" --series "$series")
 	tree=$(main_tree "$wt")
-	out=${out:-$VMALOCK_CACHE/results/send-$(basename "$tree")}
-	worktree_at "$tree" v4-send vmalock/base
+	case "$series" in
+	mainline) base=$(git -C "$tree" rev-parse vmalock/pristine) ;;
+	*) base=$(git -C "$tree" rev-parse vmalock/base) ;;
+	esac
+	results_dir send
+	local out=${OPT_OUT:-$RES/$series-v$revision}
+	worktree_at "$tree" "$series-send" "$base"
 	swt=$WT
 
-	# The sender's identity: the submitter, or the tools' own.
-	ident=${signoff:-$VMALOCK_GIT_NAME <$VMALOCK_GIT_EMAIL>}
-	git -C "$swt" config user.name "${ident% <*}"
-	git -C "$swt" config user.email "$(printf '%s' "$ident" | sed 's/.*<\(.*\)>/\1/')"
-
-	# A fresh branch from patches/, notes below "---" kept in the messages.
-	vgit -C "$swt" checkout -q -B vmalock/v4-send vmalock/base
-	git -C "$swt" config --unset-all branch.vmalock/v4-send.b4-tracking >/dev/null 2>&1 || true
-	series_patches "$(series_file v4)" "$VMALOCK_TOP/patches"
+	# A fresh branch, as the sender: first b4's cover letter commit, which
+	# holds the cover letter and b4's tracking data (revision, change-id)
+	# from tools/vmalock.conf, then the patches from patches/.
+	local prev=$((revision - 1)) sent_prev=''
+	git -C "$swt" rev-parse -q --verify "refs/tags/sent/$branch-v$prev" >/dev/null 2>&1 && sent_prev=v$prev
+	vgit -C "$swt" checkout -q -B "$branch" "$base" || die "$E_FAIL" "cannot create $branch"
+	git -C "$swt" config --remove-section "branch.$branch" >/dev/null 2>&1 || true
+	git -C "$swt" config "branch.$branch.b4-prep-cover-strategy" commit
+	git -C "$swt" config user.name "${SENDER% <*}"
+	git -C "$swt" config user.email "$(printf '%s' "$SENDER" | sed 's/.*<\(.*\)>/\1/')"
+	{
+		cat "$cover"
+		printf '\n--- b4-submit-tracking ---\n'
+		printf '# This section is used internally by b4 prep for tracking purposes.\n'
+		printf '{"series": {"revision": %s, "change-id": "%s", "base-branch": null, "prefixes": []}}\n' \
+			"$revision" "$changeid"
+	} | git -C "$swt" commit -q --allow-empty --cleanup=verbatim -F - ||
+		die "$E_FAIL" "cannot make the cover letter commit in $swt"
+	series_patches "$(series_file "$series")" "$VMALOCK_TOP/patches"
 	for p in "${PATCHES[@]}"; do
-		n=$((n + 1))
 		am_series "$swt" "$p"
-		msg=$(git -C "$swt" log -1 --format=%B)
-		[ -z "$signoff" ] || msg=$(printf '%s\n' "$msg" |
-			git -C "$swt" interpret-trailers --if-exists addIfDifferent \
-				--trailer "Signed-off-by: $signoff")
-		notes=$(patch_notes "$p")
-		[ -z "$notes" ] || msg=$(printf '%s\n---\n%s\n' "$msg" "$notes")
-		vgit -C "$swt" commit -q --amend --cleanup=verbatim -m "$msg"
+		sign_as_sender "$swt" "$p"
 	done
+	[ "$(git -C "$swt" rev-parse "HEAD^{tree}")" = "$(git -C "$wt" rev-parse "vmalock/$series^{tree}")" ] ||
+		die "$E_FAIL" "the branch to send does not hold the tree of vmalock/$series"
 
+	local ccs=()
+	# shellcheck disable=SC2206 # a comma-separated list of addresses
+	[ "$extra" = - ] || ccs=(--cc ${extra//,/ })
 	(
-		cd "$swt"
-		# b4 keeps its state in the branch: start from a clean enrolment.
-		step "b4 prep: enrol on vmalock/base" b4 prep -e vmalock/base >/dev/null 2>&1
-		EDITOR="cp $VMALOCK_TOP/b4/cover-letter" step "b4 prep: cover letter" \
-			b4 prep --edit-cover >/dev/null 2>&1
-		step "b4 prep: revision 4" b4 prep --force-revision 4 >/dev/null 2>&1
-		step "b4 prep: To/Cc from MAINTAINERS" b4 prep --auto-to-cc >/dev/null 2>&1
+		cd "$swt" || exit 1
+		step "b4 prep: To/Cc from MAINTAINERS" to_log "$out.prep.log" b4_isolated prep --auto-to-cc || exit 1
+		if [ -n "$sent_prev" ]; then
+			log "range-diff against $sent_prev, sent from this tree:"
+			b4_isolated prep --compare-to "$sent_prev" 2>&1 | sed 's/^/  /' >&2 || exit 1
+		fi
 		rm -rf "$out"
 		mkdir -p "$out"
-		# With no SMTP setting b4 would pick its web endpoint, which wants a
-		# signing key; -o sends nothing either way. No mailmap: each patch
-		# keeps the author it is signed off with (To/Cc above used today's
-		# addresses). Environment only: no git config file is changed.
-		GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=sendemail.smtpserver \
-			GIT_CONFIG_VALUE_0=/usr/sbin/sendmail \
-			GIT_CONFIG_KEY_1=log.mailmap GIT_CONFIG_VALUE_1=false \
-			step "b4 send -o (writes, sends nothing)" b4 send --no-sign -o "$out" \
-			>"$out.log" 2>&1
-	) || die "$E_FAIL" "b4 failed in $swt: see $out.log"
-	log "messages: $(find "$out" -type f | wc -l) in $out; to send for real: cd $swt && b4 send"
+		step "b4 send -o: write the messages" to_log "$out.log" \
+			b4_isolated send --no-sign "${ccs[@]}" -o "$out" || exit 1
+	) || die "$E_FAIL" "b4 failed in $swt: see $out.prep.log and $out.log"
+	log "messages: $(find "$out" -name '*.eml' | wc -l) in $out; base-commit $(git -C "$swt" rev-parse --short "$base") ($(git -C "$swt" log -1 --format=%s "$base"))"
+	grep -h '^Subject:' "$out"/*.eml | sed 's/^/  /' >&2
+
+	if [ -n "${OPT_SMTP:-}" ]; then
+		send_smtp "$swt" "$out" "${ccs[@]}"
+	else
+		log "sent nothing; to send as $SENDER: cd $swt && b4 send"
+	fi
 	emit_path "$out"
+}
+
+# send_smtp SWT OUT [--cc ADDR...]: b4 send for real through the loopback
+# SMTP server SMTP_HOST:SMTP_PORT; name the message that failed, if any. A
+# recipient the server refuses fails the message too (b4-strict-smtp/).
+send_smtp() {
+	local swt=$1 out=$2 rc=0 n total sent
+	shift 2
+	total=$(find "$out" -name '*.eml' | wc -l)
+	log "sending $total messages through $SMTP_HOST:$SMTP_PORT (loopback) ..."
+	(
+		cd "$swt" || exit 1
+		printf '\n' | PYTHONPATH=$VMALOCK_TOP/tools/lib/b4-strict-smtp \
+			GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_COUNT=3 \
+			GIT_CONFIG_KEY_0=log.mailmap GIT_CONFIG_VALUE_0=false \
+			GIT_CONFIG_KEY_1=sendemail.smtpserver GIT_CONFIG_VALUE_1="$SMTP_HOST" \
+			GIT_CONFIG_KEY_2=sendemail.smtpserverport GIT_CONFIG_VALUE_2="$SMTP_PORT" \
+			b4 send --no-sign "$@"
+	) >"$out.smtp.log" 2>&1 || rc=$?
+	# b4 names each message just before it hands it to the server.
+	n=$(sed -n '/Connecting to /,$p' "$out.smtp.log" | grep -c '^  \[' || true)
+	if [ "$rc" -ne 0 ] || ! grep -q '^Sent ' "$out.smtp.log"; then
+		sent=$((n > 0 ? n - 1 : 0))
+		if [ "$n" -eq 0 ]; then
+			log "b4 send failed (exit $rc) before the first message: $(grep -E 'Error|refused|CRITICAL' "$out.smtp.log" | tail -n 1 | sed 's/^ *//')"
+		else
+			log "b4 send failed (exit $rc) at message $n of $total: $(sed -n '/Connecting to /,$p' "$out.smtp.log" | grep '^  \[' | tail -n 1 | sed 's/^ *//')"
+			grep -E 'CRITICAL|Error|[Rr]efused|rejected' "$out.smtp.log" | tail -n 2 | sed 's/^/  /' >&2 || true
+			log "the server accepted the $sent messages before it; b4 cannot resume a series, so running send again sends all $total again (the first $sent twice)"
+		fi
+		exit "$E_FAIL"
+	fi
+	log "$(grep '^Sent ' "$out.smtp.log" | head -n 1) to $SMTP_HOST:$SMTP_PORT; log $out.smtp.log"
 }
