@@ -9,7 +9,7 @@ usage_boot() {
 usage: tools/vmalock boot [--target base|head|both] [--seconds N | --soak MINUTES]
                           [--bench] [--bench-runs N] [--bench-faults N]
                           [--image BZIMAGE] [--timeout SECONDS] [--accel auto|kvm|tcg]
-                          [--cc gcc|clang] [--config debug|default]
+                          [--cc gcc|clang] [--config debug|default|kcsan|kasan]
                           [--kernel 7.3|7.2] [--tree DIR]
 
 Boot x86_64 kernels under QEMU (-smp 4 -m 2G) with an initramfs of

@@ -3,10 +3,11 @@
 
 usage_build() {
 	cat <<'U'
-usage: tools/vmalock build [--cc gcc|clang] [--config debug|default]
+usage: tools/vmalock build [--cc gcc|clang] [--arch x86_64|arm64]
+                           [--config debug|default|kcsan|kasan]
                            [--series v4|mainline] [--kernel 7.3|7.2] [--tree DIR]
 
-Build the head of the series (tools/vmalock apply) for x86_64 with the
+Build the head of the series (tools/vmalock apply) with the
 configuration the KUnit runs use (the suite's mm/tests/.kunitconfig and
 kunit-configs/), with gcc or with clang-19 (make LLVM=-19). The build is
 kept (vmlinux, bzImage, .config) under $VMALOCK_CACHE/artifacts/, keyed by
@@ -16,7 +17,7 @@ U
 }
 
 cmd_build() {
-	parse_opts 'series= cc= config=' "$@"
+	parse_opts 'series= cc= arch= config=' "$@"
 	common_opts
 	build_opts
 	local series=${OPT_SERIES:-v4} wt c

@@ -4,7 +4,7 @@
 usage_check() {
 	cat <<'U'
 usage: tools/vmalock check [--series v4|mainline] [--cc gcc|clang]
-                           [--config debug|default] [--no-build]
+                           [--config debug|default|kcsan|kasan] [--no-build]
                            [--kernel 7.3|7.2] [--tree DIR]
 
 For each patch of the series, in its own worktree (so KUnit builds are not

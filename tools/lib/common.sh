@@ -244,12 +244,31 @@ common_opts() {
 }
 
 # Build options shared by kunit, build, boot, check, nfc and mutants: --cc,
-# --config (after parse_opts).
+# --config and --arch (after parse_opts).
+#   --config default  the suite and the options to boot a userspace
+#            debug    and lockdep, DEBUG_VM, atomic-sleep checks, the hang
+#                     detectors (the default)
+#            kcsan    debug and KCSAN (data races)
+#            kasan    debug and generic KASAN (use after free)
+#   --arch   x86_64 (the default) or arm64 (gcc only: Debian's cross gcc)
 build_opts() {
 	OPT_CC=${OPT_CC:-gcc}
 	OPT_CONFIG=${OPT_CONFIG:-debug}
+	OPT_ARCH=${OPT_ARCH:-x86_64}
 	case "$OPT_CC" in gcc | clang) ;; *) die "$E_USAGE" "--cc: gcc or clang, not '$OPT_CC'" ;; esac
-	case "$OPT_CONFIG" in default | debug) ;; *) die "$E_USAGE" "--config: default or debug, not '$OPT_CONFIG'" ;; esac
+	case "$OPT_CONFIG" in default | debug | kcsan | kasan) ;;
+	*) die "$E_USAGE" "--config: default, debug, kcsan or kasan, not '$OPT_CONFIG'" ;;
+	esac
+	case "$OPT_ARCH" in x86_64 | arm64) ;; *) die "$E_USAGE" "--arch: x86_64 or arm64, not '$OPT_ARCH'" ;; esac
+	[ "$OPT_ARCH" = x86_64 ] || [ "$OPT_CC" = gcc ] || die "$E_USAGE" "--arch arm64 builds with gcc only"
+}
+
+# kernel_image: where a build of OPT_ARCH leaves the image QEMU boots.
+kernel_image() {
+	case "$OPT_ARCH" in
+	arm64) echo arch/arm64/boot/Image.gz ;;
+	*) echo arch/x86/boot/bzImage ;;
+	esac
 }
 
 # tree_args: the --kernel/--tree options to pass on to a nested subcommand.
@@ -333,12 +352,50 @@ am_series() {
 }
 
 # splat_lines CONSOLE: the lines of CONSOLE that report a kernel problem
-# (at most 20), by the patterns and exclusions in tools/lib/badness.
+# (at most 20), by the patterns and exclusions in tools/lib/badness, once
+# the known upstream findings are taken out (known_findings).
 splat_lines() {
 	local f=$VMALOCK_TOP/tools/lib/badness
-	tr -d '\r' <"$1" |
+	known_findings "$1" |
 		grep -a -E -f <(sed -n 's/^match //p' "$f") |
 		grep -a -v -E -f <(sed -n 's/^except //p' "$f") | head -n 20 || true
+}
+
+# known_findings CONSOLE: CONSOLE without CR, less each sanitizer report
+# whose headline is, exactly, a line of kunit-configs/known-findings
+# (banner to banner); each report taken out is named on stderr.
+known_findings() {
+	python3 - "$1" "$VMALOCK_TOP/kunit-configs/known-findings" <<'PY'
+import re, sys
+known = set()
+try:
+    for l in open(sys.argv[2]):
+        l = l.strip()
+        if l and not l.startswith('#'):
+            known.add(l)
+except OSError:
+    pass
+lines = open(sys.argv[1], 'rb').read().decode('utf-8', 'replace').replace('\r', '').split('\n')
+banner = re.compile(r'^(\[[ 0-9.]+\] )?={20,}$')
+head = re.compile(r'^(?:\[[ 0-9.]+\] )?(BUG: (?:KCSAN|KASAN): .*)$')
+out, i, seen = [], 0, {}
+while i < len(lines):
+    m = head.match(lines[i])
+    if m and m.group(1).strip() in known and out and banner.match(out[-1]):
+        j = i + 1
+        while j < len(lines) and not banner.match(lines[j]):
+            j += 1
+        out.pop()
+        seen[m.group(1).strip()] = seen.get(m.group(1).strip(), 0) + 1
+        i = j + 1
+        continue
+    out.append(lines[i])
+    i += 1
+for k, n in seen.items():
+    sys.stderr.write('vmalock: known upstream finding, not counted (kunit-configs/known-findings): %s (%d time%s)\n'
+                     % (k, n, '' if n == 1 else 's'))
+sys.stdout.write('\n'.join(out))
+PY
 }
 
 # content_stamp FILE...: one hash over the contents of FILEs.
@@ -402,15 +459,21 @@ cc_make_opts() {
 # config_fragments: set FRAGMENTS to the kunit-configs/ fragments for
 # OPT_CONFIG, which the tools add to the suite's own mm/tests/.kunitconfig:
 # the options that let the same kernel boot a userspace (tools/vmalock
-# boot), and for "debug" the debug options.
+# boot), the debug options unless "default", and a sanitizer.
 config_fragments() {
 	FRAGMENTS=("$VMALOCK_TOP/kunit-configs/boot.config")
 	[ "$OPT_CONFIG" = default ] ||
 		FRAGMENTS+=("$VMALOCK_TOP/kunit-configs/debug.config")
+	case "$OPT_CONFIG" in kcsan | kasan)
+		FRAGMENTS+=("$VMALOCK_TOP/kunit-configs/$OPT_CONFIG.config") ;;
+	esac
 }
 
 # The build directory for worktree WT with the current build options.
-build_dir() { printf '%s/build/%s-%s-%s\n' "$VMALOCK_CACHE" "$(basename "$1")" "$OPT_CC" "$OPT_CONFIG"; }
+build_dir() {
+	printf '%s/build/%s-%s-%s%s\n' "$VMALOCK_CACHE" "$(basename "$1")" "$OPT_CC" "$OPT_CONFIG" \
+		"$([ "${OPT_ARCH:-x86_64}" = x86_64 ] || echo "-$OPT_ARCH")"
+}
 
 # kunit_args VERB WT: set KARGS to the kunit.py arguments for VERB
 # (config, build or exec) in the build directory of worktree WT with the
@@ -418,7 +481,8 @@ build_dir() { printf '%s/build/%s-%s-%s\n' "$VMALOCK_CACHE" "$(basename "$1")" "
 # here.
 kunit_args() {
 	local f m
-	KARGS=("$1" --arch=x86_64 "--build_dir=$(build_dir "$2")")
+	KARGS=("$1" "--arch=${OPT_ARCH:-x86_64}" "--build_dir=$(build_dir "$2")")
+	[ "${OPT_ARCH:-x86_64}" != arm64 ] || KARGS+=(--cross_compile=aarch64-linux-gnu-)
 	[ ! -f "$2/$VMALOCK_KUNITCONFIG" ] || KARGS+=("--kunitconfig=$2/$VMALOCK_KUNITCONFIG")
 	config_fragments
 	for f in "${FRAGMENTS[@]}"; do KARGS+=("--kunitconfig=$f"); done
@@ -452,19 +516,22 @@ build_failed() {
 # does not call for a rebuild and changing a fragment does.
 artifact_dir() {
 	config_fragments
-	printf '%s/artifacts/%s-%s-%s/%s\n' "$VMALOCK_CACHE" "$OPT_CC" "$OPT_CONFIG" \
+	printf '%s/artifacts/%s%s-%s-%s/%s\n' "$VMALOCK_CACHE" \
+		"$([ "${OPT_ARCH:-x86_64}" = x86_64 ] || echo "$OPT_ARCH-")" "$OPT_CC" "$OPT_CONFIG" \
 		"$(content_stamp "${FRAGMENTS[@]}")" "$(git -C "$2" rev-parse "$1^{tree}")"
 }
 
 # keep_artifacts WT DIR: keep the last build in WT's build directory in DIR
-# (written whole, then renamed: never half a set).
+# (written whole, then renamed: never half a set). The image is kept as
+# "bzImage" whatever the architecture calls it.
 keep_artifacts() {
 	local b a=$2
 	b=$(build_dir "$1")
 	mkdir -p "$(dirname "$a")"
 	rm -rf "$a.partial"
 	mkdir -p "$a.partial"
-	cp "$b/vmlinux" "$b/arch/x86/boot/bzImage" "$b/.config" "$a.partial/" || return 1
+	cp "$b/vmlinux" "$b/.config" "$a.partial/" || return 1
+	cp "$b/$(kernel_image)" "$a.partial/bzImage" || return 1
 	rm -rf "$a"
 	mv "$a.partial" "$a"
 }
@@ -496,6 +563,7 @@ build_commit() {
 need_cc() {
 	need make gcc flex bison bc python3
 	[ "$OPT_CC" = gcc ] || need clang-19 ld.lld-19
+	[ "${OPT_ARCH:-x86_64}" = x86_64 ] || need aarch64-linux-gnu-gcc qemu-system-aarch64
 }
 
 # results_dir SUB: a new directory for this run's results under

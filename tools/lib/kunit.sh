@@ -6,14 +6,15 @@
 
 usage_kunit() {
 	cat <<U
-usage: tools/vmalock kunit [--target T] [--cc gcc|clang] [--config debug|default]
+usage: tools/vmalock kunit [--target T] [--cc gcc|clang] [--arch x86_64|arm64]
+                           [--config debug|default|kcsan|kasan]
                            [--runs N] [--accel auto|kvm|tcg] [--timeout S]
                            [--kernel 7.3|7.2] [--tree DIR] [--as-is]
                            [-- KUNIT.PY-ARGS...]
 
-Build x86_64 kernels with the suite's mm/tests/.kunitconfig and
-kunit-configs/, and run the vma_lock suite under QEMU (kunit.py build, then
-kunit.py exec on the kept image), for target T:
+Build kernels with the suite's mm/tests/.kunitconfig and kunit-configs/,
+and run the vma_lock suite under QEMU (kunit.py build, then kunit.py exec
+on the kept image), for target T:
   series    every commit of the v4 branch that has the test (default)
   base      the first of them: the base plus the test patch
   head      the last: the whole series
@@ -24,8 +25,12 @@ fixture, no series; DIR must already hold $VMALOCK_KUNIT_FILE. DIR is
 cloned under the cache and never written to.
 
 --config debug (the default) adds kunit-configs/debug.config (lockdep,
-DEBUG_VM, atomic-sleep checks, hang detectors). --runs N repeats each
-multi-thread case N times in one boot (vma_lock_kunit.stress_runs=N).
+DEBUG_VM, atomic-sleep checks, hang detectors); kcsan and kasan add KCSAN
+or generic KASAN to that (kunit-configs/kcsan.config, kasan.config): every
+sanitizer report on the console fails the run, and KCSAN's reports are
+printed with both stacks. --arch arm64 cross-builds with Debian's
+aarch64-linux-gnu-gcc and runs qemu-system-aarch64 (TCG). --runs N repeats
+each multi-thread case N times in one boot (vma_lock_kunit.stress_runs=N).
 --accel chooses QEMU's accelerator (default: auto, or \$VMALOCK_ACCEL):
 auto uses KVM only if a probe (at most 30 s, once per host, kernel, CPU
 and QEMU; verdict kept under \$VMALOCK_CACHE/accel/) shows that KVM boots
@@ -55,11 +60,17 @@ kunit_exec() {
 	# console to <build_dir>/test.log: give it a directory of its own.
 	exe=$RES/$label.exec
 	rm -rf "$exe"
-	mkdir -p "$exe/arch/x86/boot"
-	ln -s "$kdir/bzImage" "$exe/arch/x86/boot/bzImage"
+	mkdir -p "$exe/$(dirname "$(kernel_image)")"
+	ln -s "$kdir/bzImage" "$exe/$(kernel_image)"
 	cp "$kdir/.config" "$exe/.config"
-	choose_accel "$kdir/bzImage"
-	kunit_qemu_env
+	if [ "$OPT_ARCH" = x86_64 ]; then
+		choose_accel "$kdir/bzImage"
+		kunit_qemu_env
+	else
+		QEMU_ACCEL=tcg
+		QEMU_ENV=(env)
+		log "accelerator: tcg (an $OPT_ARCH guest on an $(uname -m) host)"
+	fi
 	kunit_args exec "$wt"
 	KARGS=("${KARGS[@]/--build_dir=*/--build_dir=$exe}")
 	KARGS+=(--qemu_args=-smp\ 2 "--timeout=$OPT_TIMEOUT"
@@ -77,7 +88,10 @@ kunit_exec() {
 		"$(basename "$wt")" "$label" "$p" "$f" "$s" "$(($(date +%s) - t0))" "$QEMU_ACCEL"
 	# KUnit passes a case even when lockdep or a WARN fires beside it.
 	splat=''
-	[ ! -f "$RES/$label.console" ] || splat=$(splat_lines "$RES/$label.console")
+	if [ -f "$RES/$label.console" ]; then
+		splat=$(splat_lines "$RES/$label.console")
+		kcsan_reports "$RES/$label.console"
+	fi
 	if [ -n "$splat" ]; then
 		log "kernel splat in the console of $label ($RES/$label.console):"
 		printf '%s\n' "$splat" >&2
@@ -88,6 +102,19 @@ kunit_exec() {
 		grep -a -E '\[FAILED\]|ERROR|error:|Expected|not ok|timed out' "$RES/$label.log" | head -n 20 >&2 || true
 		return 1
 	fi
+}
+
+# kcsan_reports CONSOLE: each KCSAN report of CONSOLE (at most three, whole:
+# the race and both stacks) on stderr, and how many there were.
+kcsan_reports() {
+	local n
+	n=$(grep -a -c 'BUG: KCSAN:' "$1" || true)
+	[ "$n" -gt 0 ] || return 0
+	log "$n KCSAN reports in $1; the first ones:"
+	tr -d '\r' <"$1" | awk '
+		/BUG: KCSAN:/ { if (++n > 3) exit; p = 1 }
+		p { print "  " $0 }
+		p && /={20,}$/ && !/BUG/ { p = 0 }' >&2
 }
 
 # kunit_commit WT COMMIT: build COMMIT of WT (or take its kept build) and
@@ -101,7 +128,7 @@ kunit_commit() {
 }
 
 cmd_kunit() {
-	parse_opts 'target= cc= config= runs= accel= timeout= as-is --' "$@"
+	parse_opts 'target= cc= arch= config= runs= accel= timeout= as-is --' "$@"
 	common_opts
 	build_opts
 	accel_opt

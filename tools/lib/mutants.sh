@@ -7,15 +7,18 @@
 usage_mutants() {
 	cat <<'U'
 usage: tools/vmalock mutants [--only NAME[,NAME...]] [--boot] [--seconds N]
-                             [--config debug|default] [--accel auto|kvm|tcg]
+                             [--config debug|default|kcsan|kasan] [--accel auto|kvm|tcg]
                              [--kernel 7.3|7.2] [--tree DIR]
 
 For each tests/mutations/NAME.patch (a deliberate bug; its "Expect-red:"
-line names the cases that must catch it): apply it on top of the series
-head in a worktree of its own (v4-mutant), build, run the vma_lock suite,
-and judge the run. A mutation is caught when every expected case failed,
-every other case of the suite was still reported (nothing hung), kunit.py
-did not reach its timeout and the console shows no hung task. --boot also
+line names the cases that must catch it, an "Expect-splat:" line a report
+the console must show, e.g. "BUG: KCSAN", and a "Config:" line the
+configuration it needs, e.g. kcsan): apply it on top of the series head in
+a worktree of its own (v4-mutant), build, run the vma_lock suite, and judge
+the run. A mutation is caught when every expected case failed and every
+expected report is on the console, every case of the suite was still
+reported (nothing hung), kunit.py did not reach its timeout and the
+console shows no hung task. --boot also
 boots each mutated kernel with the vma_stress workload (--seconds N, default
 30) and says which net caught the bug: the suite, the workload, both or
 neither (a mutation is then caught if either did). The worktree is restored
@@ -38,7 +41,7 @@ cmd_mutants() {
 	OPT_CC=gcc
 	build_opts
 	accel_opt
-	local seconds=${OPT_SECONDS:-30} f m expect red missing caught=0 total=0 t0
+	local config=$OPT_CONFIG seconds=${OPT_SECONDS:-30} f m expect red missing caught=0 total=0 t0
 	[[ $seconds =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--seconds: a positive number, not '$seconds'"
 	local only=",${OPT_ONLY:-},"
 	if [ "$only" != ",," ]; then
@@ -74,6 +77,10 @@ cmd_mutants() {
 		total=$((total + 1))
 		t0=$(date +%s)
 		expect=$(sed -n 's/^Expect-red: //p' "$f")
+		local esplat mconf
+		esplat=$(sed -n 's/^Expect-splat: //p' "$f")
+		mconf=$(sed -n 's/^Config: //p' "$f")
+		OPT_CONFIG=${mconf:-$config}
 		clean_worktree "$mwt"
 		checkout "$mwt" vmalock/v4 || exit "$E_FAIL"
 		git -C "$mwt" apply "$f" || die "$E_APPLY" "$m does not apply to the series head"
@@ -90,6 +97,13 @@ cmd_mutants() {
 				case " $red " in *" $c "*) ;; *) missing="$missing $c" ;; esac
 			done
 			[ -z "$missing" ] || why="$why expected red but passed:$missing;"
+			if [ -n "$esplat" ]; then
+				if grep -a -q -F "$esplat" "$RES/mutant-$m.console" 2>/dev/null; then
+					red="$red[console: $esplat]"
+				else
+					why="$why no '$esplat' on the console;"
+				fi
+			fi
 			[ "$reported" -eq "$ncases" ] || why="$why $reported of $ncases cases reported;"
 			! grep -a -q 'timed out' "$RES/mutant-$m.log" || why="$why kunit.py timed out;"
 			! grep -a -q -E 'blocked for more than' "$RES/mutant-$m.console" 2>/dev/null || why="$why hung task on the console;"

@@ -101,9 +101,10 @@ sign_as_sender() {
 		msg=$(printf '%s\n' "$msg" | grep -vxF "Signed-off-by: $tool")
 		msg=$(printf '%s\n' "$msg" | git -C "$swt" interpret-trailers --trailer "Signed-off-by: $SENDER")
 		author=$SENDER
-	elif [ "$author" != "$SENDER" ]; then
-		msg=$(printf '%s\n' "$msg" | git -C "$swt" interpret-trailers \
-			--if-exists addIfDifferent --trailer "Signed-off-by: $SENDER")
+	elif [ "$author" != "$SENDER" ] && ! printf '%s\n' "$msg" | grep -qxF "Signed-off-by: $SENDER"; then
+		# Carried and revised: say so, then sign (submitting-patches.rst).
+		msg=$(printf '%s\n[%s: revised for this posting; the changes are below the ---]\nSigned-off-by: %s\n' \
+			"$msg" "$(printf '%s' "$SENDER" | sed 's/.*<\(.*\)>/\1/')" "$SENDER")
 	fi
 	notes=$(patch_notes "$p")
 	[ -z "$notes" ] || msg=$(printf '%s\n---\n%s\n' "$msg" "$notes")
