@@ -210,8 +210,9 @@ wait_for() {
 	wait_for "$BATS_TEST_TMPDIR/out" "build .* with gcc"
 	sleep 1
 	kill -TERM "$pid"
-	run wait "$pid"
-	[ "$status" -eq 130 ]
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 130 ]
 	sleep 1
 	[ -z "$(pgrep -f "$BATS_TEST_TMPDIR.*kunit.py build" || true)" ]
 	run "$VMALOCK" kunit --tree "$k" --as-is
@@ -230,8 +231,9 @@ wait_for() {
 	mwt=$(ls -d "$VMALOCK_CACHE"/worktrees/*-v4-mutant)
 	[ -n "$(git -C "$mwt" status --porcelain)" ]
 	kill -TERM "$pid"
-	run wait "$pid"
-	[ "$status" -ne 0 ]
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -ne 0 ]
 	[ -z "$(git -C "$mwt" status --porcelain --ignored)" ]
 	[ "$(git -C "$mwt" rev-parse HEAD)" = "$(git -C "$mwt" rev-parse vmalock/v4)" ]
 	[ -z "$(pgrep -f "$BATS_TEST_TMPDIR.*kunit.py build" || true)" ]
