@@ -71,7 +71,7 @@ bg_start() {
 	BG_PID=$!
 	set +m
 	# shellcheck disable=SC2064 # expand now
-	trap "kill -TERM -- -$BG_PID 2>/dev/null; wait $BG_PID 2>/dev/null; exit 130" INT TERM
+	trap "kill -TERM -- -$BG_PID 2>/dev/null || true; wait $BG_PID 2>/dev/null || true; exit 130" INT TERM
 }
 
 # bg_kill: stop the background group now (a timeout); bg_end after it ended.
