@@ -99,7 +99,7 @@ cmd_mutants() {
 			[ -z "$missing" ] || why="$why expected red but passed:$missing;"
 			if [ -n "$esplat" ]; then
 				if grep -a -q -F "$esplat" "$RES/mutant-$m.console" 2>/dev/null; then
-					red="$red[console: $esplat]"
+					red="${red}[console: ${esplat}]"
 				else
 					why="$why no '$esplat' on the console;"
 				fi
