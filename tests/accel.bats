@@ -71,6 +71,15 @@ teardown() { pkill -f "$TOP/tests/fakes/qemu" || true; pkill -f 'sleep 3600' || 
 	[ "${lines[-1]}" = "accel: kvm" ]
 }
 
+@test "accel on an empty cache: a forced choice needs no kernel; auto says what it needs" {
+	run "$VMALOCK" accel --accel tcg
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "accel: tcg" ]
+	run "$VMALOCK" accel
+	[ "$status" -eq 2 ]
+	[[ $output == *"no kernel to probe KVM with"* ]]
+}
+
 @test "accel: --accel and VMALOCK_ACCEL force the choice without a probe; bad values refused" {
 	FAKE_KVM=broken run "$VMALOCK" accel --image "$IMG" --accel kvm
 	[ "${lines[-1]}" = "accel: kvm" ]

@@ -95,6 +95,7 @@ setup() {
 	git init -q "$BATS_TEST_TMPDIR/repo"
 	run "$VMALOCK" base --tree "$BATS_TEST_TMPDIR/repo"
 	[ "$status" -eq 6 ]
+	[[ $output == *"is not a kernel git tree: it has no Makefile"* ]]
 	[ -z "$(ls -A "$VMALOCK_CACHE")" ] || [ -z "$(ls -A "$VMALOCK_CACHE/trees" 2>/dev/null)" ]
 }
 
@@ -248,4 +249,17 @@ wait_for() {
 	[ "$status" -eq 0 ]
 	[[ $output == *"had changes left by an interrupted run: reset"* ]]
 	[ -z "$(git -C "$wt" status --porcelain)" ]
+}
+
+@test "--tree with the tests alone: the tree as it is, no fixture needed" {
+	fake_tree "$BATS_TEST_TMPDIR/k"
+	# A tree the fixture does not fit (as mainline today).
+	sed -i 's/^static inline bool __vma_are_readers_excluded(int refcnt)$/static inline bool renamed(int refcnt)/' \
+		"$BATS_TEST_TMPDIR/k/include/linux/mmap_lock.h"
+	git -C "$BATS_TEST_TMPDIR/k" -c user.name=t -c user.email=t@t commit -qam moved
+	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k"
+	[ "$status" -eq 7 ]
+	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k" --series mainline
+	[ "$status" -eq 0 ]
+	[ "$(git -C "${lines[-1]}" rev-list --count vmalock/pristine..HEAD)" -eq 2 ]
 }

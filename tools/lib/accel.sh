@@ -150,7 +150,7 @@ cmd_accel() {
 	accel_opt
 	local image=${OPT_IMAGE:-}
 	if [ -z "$image" ]; then
-		image=$(find "$VMALOCK_CACHE/artifacts" -name bzImage -printf '%T@ %p\n' 2>/dev/null |
+		image=$( { find "$VMALOCK_CACHE/artifacts" -name bzImage -printf '%T@ %p\n' 2>/dev/null || true; } |
 			sort -n | tail -n 1 | cut -d' ' -f2-)
 	fi
 	if [ "$OPT_ACCEL" = auto ] && [ -e "$VMALOCK_KVM_DEV" ]; then

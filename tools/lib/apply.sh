@@ -26,6 +26,8 @@ cmd_apply() {
 	series_patches "$sfile" "$VMALOCK_TOP/patches"
 	lock_tree
 	tree_args
+	# The tests alone go onto a user's tree as it is: no fixture there.
+	[ "$series" != mainline ] || [ -z "$OPT_TREE" ] || TARGS+=(--as-is)
 	dir=$(sub_path base "${TARGS[@]}")
 	case "$series" in
 	mainline) start=$(git -C "$dir" rev-parse vmalock/pristine) ;;

@@ -49,10 +49,12 @@ import_tarball() {
 # clone_user_tree DIR: DIR becomes a clone of the user's tree at its HEAD.
 clone_user_tree() {
 	local dir=$1 partial="$1.partial" head
-	if ! git -C "$OPT_TREE" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
-		[ ! -f "$OPT_TREE/Makefile" ] || [ ! -f "$OPT_TREE/include/linux/mmap_lock.h" ]; then
-		die "$E_TREE" "$OPT_TREE is not a kernel git tree (no git work tree with include/linux/mmap_lock.h)"
-	fi
+	git -C "$OPT_TREE" rev-parse --is-inside-work-tree >/dev/null 2>&1 ||
+		die "$E_TREE" "$OPT_TREE is not a kernel git tree: not a git work tree"
+	local f
+	for f in Makefile include/linux/mmap_lock.h; do
+		[ -f "$OPT_TREE/$f" ] || die "$E_TREE" "$OPT_TREE is not a kernel git tree: it has no $f"
+	done
 	[ -z "$(git -C "$OPT_TREE" status --porcelain --untracked-files=no)" ] ||
 		die "$E_TREE" "$OPT_TREE has uncommitted changes: commit or stash them first (nothing was changed)"
 	head=$(git -C "$OPT_TREE" rev-parse HEAD)

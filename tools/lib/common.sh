@@ -91,7 +91,9 @@ watch_step() {
 	local name=$1 logf=$2 t0 rc=0 pid last=0 now beat=${VMALOCK_HEARTBEAT:-60} stamp
 	shift 2
 	t0=$(date +%s)
-	stamp=$(mktemp "${TMPDIR:-/tmp}/vmalock-stamp.XXXXXX")
+	# Objects newer than this file were compiled by this build.
+	stamp=${WATCH_DIR:-$logf}.started
+	: >"$stamp"
 	log "$name ... (log: $logf)"
 	bg_start to_log "$logf" "$@"
 	pid=$BG_PID
@@ -109,7 +111,6 @@ watch_step() {
 	done
 	wait "$pid" || rc=$?
 	bg_end
-	rm -f "$stamp"
 	log "$name: $(($(date +%s) - t0)) s$([ "$rc" -eq 0 ] || echo ", FAILED ($rc)")"
 	return "$rc"
 }

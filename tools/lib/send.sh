@@ -15,9 +15,10 @@ vmalock/SERIES-send) and write its messages with `b4 send -o`:
             series for today's mainline: cover b4/cover-letter.mainline,
             the KUnit lists copied
 The revision and b4 change-id of each posting are in tools/vmalock.conf
-(VMALOCK_POSTINGS), so every run writes the same Message-IDs; --revision N
-prepares another revision under the same change-id and, when the previous
-one was sent from this tree, shows the range-diff against it.
+(VMALOCK_POSTINGS), so every run writes the same change-id and the same
+stable part of each Message-ID (b4 adds a random part on purpose);
+--revision N prepares another revision under the same change-id and, when
+the previous one was sent from this tree, shows the range-diff against it.
 
 The sender is --from, or your git identity (user.name, user.email); with
 neither, nothing is written (exit 2). New patches (authored by the tools'
@@ -121,10 +122,15 @@ sign_as_sender() {
 # (each patch keeps the author it is signed off with). With no SMTP server
 # set b4 would choose its web endpoint, which wants a signing key; the
 # messages are only written (-o), so a local mailer is named and never run.
+# To/Cc: b4's own get_maintainer.pl commands, without keyword matching
+# (the words of a changelog, "clang" for one, are not what a patch touches).
 b4_isolated() {
-	GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_COUNT=2 \
+	local gm='scripts/get_maintainer.pl --nogit --nogit-fallback --nogit-chief-penguins --norolestats --nokeywords'
+	GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_COUNT=4 \
 		GIT_CONFIG_KEY_0=log.mailmap GIT_CONFIG_VALUE_0=false \
 		GIT_CONFIG_KEY_1=sendemail.smtpserver GIT_CONFIG_VALUE_1=/usr/sbin/sendmail \
+		GIT_CONFIG_KEY_2=b4.send-auto-to-cmd GIT_CONFIG_VALUE_2="$gm --nol" \
+		GIT_CONFIG_KEY_3=b4.send-auto-cc-cmd GIT_CONFIG_VALUE_3="$gm --nom" \
 		b4 "$@"
 }
 
