@@ -189,6 +189,11 @@ $ADA" ]
 		pkill -f "$TOP/tests/fakes/smtp.py" || true
 		rm -f "$BATS_TEST_TMPDIR/port" "$MBOX"
 	done
+	# v4 was sent from this tree (b4 tagged it): a v5 shows what changed.
+	run "$VMALOCK" send --from "$ADA" --revision 5 --out "$BATS_TEST_TMPDIR/v5"
+	[ "$status" -eq 0 ]
+	[[ $output == *"range-diff against v4, sent from this tree:"* ]]
+	[[ $output == *"  1:  "*" 1:  "*"mm/tests: add KUnit tests for per-VMA locks"* ]]
 }
 
 @test "--smtp failures: server down, a refused recipient, a message rejected mid-series: named, exit 1" {
