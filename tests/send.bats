@@ -107,7 +107,8 @@ $ADA" ]
 		done
 	done
 	for f in "$V4"/*.eml "$MAINLINE"/*.eml; do
-		[[ $(addrs "$f") == *linux-kselftest@vger.kernel.org*kunit-dev@googlegroups.com* ]]
+		[[ $(addrs "$f") == *linux-kselftest@vger.kernel.org* ]]
+		[[ $(addrs "$f") == *kunit-dev@googlegroups.com* ]]
 		# A changelog's words do not add recipients (get_maintainer's K: lines).
 		[[ $(addrs "$f") != *llvm@* ]]
 	done
