@@ -12,7 +12,7 @@ usage: tools/vmalock mutants [--only NAME[,NAME...]] [--boot] [--seconds N]
 
 For each tests/mutations/NAME.patch (a deliberate bug; its "Expect-red:"
 line names the cases that must catch it, an "Expect-splat:" line a report
-the console must show, e.g. "BUG: KCSAN", and a "Config:" line the
+the console must show (an extended regular expression), and a "Config:" line the
 configuration it needs, e.g. kcsan): apply it on top of the series head in
 a worktree of its own (v4-mutant), build, run the vma_lock suite, and judge
 the run. A mutation is caught when every expected case failed and every
@@ -98,7 +98,7 @@ cmd_mutants() {
 			done
 			[ -z "$missing" ] || why="$why expected red but passed:$missing;"
 			if [ -n "$esplat" ]; then
-				if grep -a -q -F "$esplat" "$RES/mutant-$m.console" 2>/dev/null; then
+				if tr -d '\r' <"$RES/mutant-$m.console" 2>/dev/null | grep -a -q -E "$esplat"; then
 					red="${red}[console: ${esplat}]"
 				else
 					why="$why no '$esplat' on the console;"
