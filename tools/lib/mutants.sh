@@ -12,8 +12,9 @@ usage: tools/vmalock mutants [--only NAME[,NAME...]] [--boot] [--seconds N]
 
 For each tests/mutations/NAME.patch (a deliberate bug; its "Expect-red:"
 line names the cases that must catch it, an "Expect-splat:" line a report
-the console must show (an extended regular expression), and a "Config:" line the
-configuration it needs, e.g. kcsan): apply it on top of the series head in
+the console must show (an extended regular expression), a "Config:" line the
+configuration it needs, e.g. kcsan, and a "Runs:" line how many times the
+multi-thread cases run in the boot, default 1): apply it on top of the series head in
 a worktree of its own (v4-mutant), build, run the vma_lock suite, and judge
 the run. A mutation is caught when every expected case failed and every
 expected report is on the console, every case of the suite was still
@@ -87,6 +88,9 @@ cmd_mutants() {
 		esplat=$(sed -n 's/^Expect-splat: //p' "$f")
 		mconf=$(sed -n 's/^Config: //p' "$f")
 		OPT_CONFIG=${mconf:-$config}
+		OPT_RUNS=$(sed -n 's/^Runs: //p' "$f")
+		OPT_RUNS=${OPT_RUNS:-1}
+		[[ $OPT_RUNS =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "$m: Runs: a positive number, not '$OPT_RUNS'"
 		clean_worktree "$mwt"
 		checkout "$mwt" vmalock/v4 || exit "$E_FAIL"
 		git -C "$mwt" apply "$f" || die "$E_APPLY" "$m does not apply to the series head"
