@@ -269,25 +269,34 @@ cmd_boot() {
 }
 
 # bench_summary FAULTS MAX-DIFF MAX-SPREAD: read "label round ns" lines,
-# print each kernel's mean and spread and head/base; fail (exit 1) if a
-# spread is above MAX-SPREAD % or head/base is off 1 by more than
-# MAX-DIFF %, or a kernel has no figure.
+# print each kernel's median and spread and head/base of the medians (one
+# odd round does not move a median of three); fail (exit 1) if a spread is
+# above MAX-SPREAD % or head/base is off 1 by more than MAX-DIFF %, or a
+# kernel has no figure.
 bench_summary() {
 	awk -v faults="$1" -v maxdiff="$2" -v maxspread="$3" '
 		$3 == "" { bad = bad " " $1 " round " $2 " gave no figure;"; next }
-		{ v[$1, $2] = $3; k[$1] = 1; n[$1]++
-		  if (!($1 in lo) || $3 < lo[$1]) lo[$1] = $3
-		  if (!($1 in hi) || $3 > hi[$1]) hi[$1] = $3; s[$1] += $3 }
+		{ v[$1, $2] = $3; k[$1] = 1; n[$1]++; x[$1, n[$1]] = $3 + 0 }
+		function median(l,   i, j, t, a) {
+			for (i = 1; i <= n[l]; i++) a[i] = x[l, i]
+			for (i = 2; i <= n[l]; i++)
+				for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+					t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+				}
+			lo[l] = a[1]; hi[l] = a[n[l]]
+			return n[l] % 2 ? a[(n[l] + 1) / 2] : (a[n[l] / 2] + a[n[l] / 2 + 1]) / 2
+		}
 		END {
 			for (l in k) {
-				sp = 100 * (hi[l] - lo[l]) / (s[l] / n[l])
-				printf "bench %s: %d runs of %d faults, mean %.1f ns/fault, min %.1f, max %.1f, spread %.3f%%\n",
-					l, n[l], faults, s[l] / n[l], lo[l], hi[l], sp
+				md[l] = median(l)
+				sp = 100 * (hi[l] - lo[l]) / md[l]
+				printf "bench %s: %d runs of %d faults, median %.1f ns/fault, min %.1f, max %.1f, spread %.3f%%\n",
+					l, n[l], faults, md[l], lo[l], hi[l], sp
 				if (sp > maxspread)
 					bad = bad sprintf(" spread of %s %.3f%% > %s%%;", l, sp, maxspread)
 			}
 			if (("base" in k) && ("head" in k)) {
-				r = (s["head"] / n["head"]) / (s["base"] / n["base"])
+				r = md["head"] / md["base"]
 				d = 100 * (r - 1)
 				printf "bench head/base: %.5f (%+.3f%%; bound +-%s%%)\n", r, d, maxdiff
 				for (i = 1; i <= n["base"]; i++)
