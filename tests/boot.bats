@@ -174,6 +174,6 @@ good_config() {
 	[[ $args == *"-icount shift=0,sleep=off"* ]]
 	[[ $args == *"vmalock.args=-b,1000,-p,256,-r"* ]]
 	[[ $output == *"bench round 1: image 2500.0 ns/fault"* ]]
-	[[ $output == *"bench image: 2 runs of 1000 faults, mean 2500.0 ns/fault"*"spread 0.000%"* ]]
+	[[ $output == *"bench image: 2 runs of 1000 faults, median 2500.0 ns/fault"*"spread 0.000%"* ]]
 	[ "${lines[-1]}" = "bench: ok" ]
 }

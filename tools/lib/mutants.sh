@@ -45,7 +45,8 @@ cmd_mutants() {
 	local config=$OPT_CONFIG seconds=${OPT_SECONDS:-30} f m expect red missing caught=0 total=0 t0
 	[[ $seconds =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--seconds: a positive number, not '$seconds'"
 	local only=",${OPT_ONLY:-},"
-	if [ "$only" != ",," ]; then
+	if [ -n "${OPT_ONLY+x}" ]; then
+		[ -n "${OPT_ONLY//,/}" ] || die "$E_USAGE" "--only: no mutation named"
 		for m in ${OPT_ONLY//,/ }; do
 			[ -f "$VMALOCK_TOP/tests/mutations/$m.patch" ] ||
 				die "$E_USAGE" "--only: no tests/mutations/$m.patch"
