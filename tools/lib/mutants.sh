@@ -30,6 +30,11 @@ mutation was not caught.
 U
 }
 
+# Put the mutant worktree WT back at the series head, nothing else in it.
+restore_mutant_worktree() {
+	vgit -C "$1" reset -q --hard vmalock/v4 && git -C "$1" clean -q -fdx
+}
+
 # The cases the suite reports, from the head's source: KUNIT_CASE lines.
 suite_cases() {
 	sed -n 's/^[[:space:]]*KUNIT_CASE[_A-Z]*(\([a-z0-9_]*\).*/\1/p' "$1"
@@ -65,7 +70,7 @@ cmd_mutants() {
 	mwt=$WT
 	# Whatever happens, the worktree goes back to the series head.
 	# shellcheck disable=SC2064 # expand now
-	trap "vgit -C '$mwt' reset -q --hard vmalock/v4 >/dev/null 2>&1; git -C '$mwt' clean -q -fdx" EXIT
+	trap "restore_mutant_worktree '$mwt' >/dev/null 2>&1" EXIT
 	results_dir mutants
 	local cases ncases
 	mapfile -t cases < <(suite_cases "$mwt/$VMALOCK_KUNIT_FILE")
@@ -131,8 +136,7 @@ cmd_mutants() {
 				>"$RES/mutant-$m.boot.log" 2>&1 || r=$?
 			boot_r=$([ "$r" -eq 0 ] && echo passed || echo "red (exit $r)")
 		fi
-		vgit -C "$mwt" reset -q --hard || die "$E_FAIL" "cannot restore $mwt"
-		git -C "$mwt" clean -q -fdx || die "$E_FAIL" "cannot clean $mwt"
+		restore_mutant_worktree "$mwt" || die "$E_FAIL" "cannot restore $mwt"
 		local verdict net
 		if [ "$suite_ok" -eq 1 ] || [[ $boot_r == red* ]]; then
 			caught=$((caught + 1))
