@@ -75,9 +75,19 @@ teardown() { pkill -f "$TOP/tests/fakes/qemu" || true; pkill -f 'sleep 3600' || 
 	run "$VMALOCK" accel --accel tcg
 	[ "$status" -eq 0 ]
 	[ "${lines[-1]}" = "accel: tcg" ]
+	# Not a usage error: what is missing is a kernel (exit 3).
 	run "$VMALOCK" accel
-	[ "$status" -eq 2 ]
+	[ "$status" -eq 3 ]
 	[[ $output == *"no kernel to probe KVM with"* ]]
+}
+
+@test "accel: --kernel and --tree do not apply to it and are refused" {
+	run "$VMALOCK" accel --accel tcg --kernel 7.3
+	[ "$status" -eq 2 ]
+	[[ $output == *"accel: --kernel and --tree do not apply"* ]]
+	run "$VMALOCK" accel --accel tcg --tree "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 2 ]
+	[[ $output == *"accel: --kernel and --tree do not apply"* ]]
 }
 
 @test "accel: --accel and VMALOCK_ACCEL force the choice without a probe; bad values refused" {
@@ -90,6 +100,14 @@ teardown() { pkill -f "$TOP/tests/fakes/qemu" || true; pkill -f 'sleep 3600' || 
 	run "$VMALOCK" accel --accel warp
 	[ "$status" -eq 2 ]
 	[[ $output == *"--accel: auto, kvm or tcg, not 'warp'"* ]]
+	# A bad value from the environment is named as coming from there.
+	VMALOCK_ACCEL=warp run "$VMALOCK" accel
+	[ "$status" -eq 2 ]
+	[[ $output == *"VMALOCK_ACCEL: auto, kvm or tcg, not 'warp'"* ]]
+	FAKE_KVM=ok VMALOCK_ACCEL=tcg run "$VMALOCK" accel --image "$IMG"
+	[[ $output == *"accelerator: tcg (forced by VMALOCK_ACCEL)"* ]]
+	FAKE_KVM=ok VMALOCK_ACCEL=kvm run "$VMALOCK" accel --image "$IMG" --accel tcg
+	[[ $output == *"accelerator: tcg (forced by --accel)"* ]]
 	# A read-only device is not usable.
 	chmod 444 "$VMALOCK_KVM_DEV"
 	if [ "$(id -u)" -ne 0 ]; then

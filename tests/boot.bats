@@ -140,8 +140,19 @@ good_config() {
 	VMALOCK_QEMU=/nonexistent/qemu-system-x86_64 run "$VMALOCK" boot --image "$IMG"
 	[ "$status" -eq 3 ]
 	[[ $output == *"'/nonexistent/qemu-system-x86_64' is not installed"* ]]
+	# Each bad number names its option.
 	run "$VMALOCK" boot --image "$IMG" --seconds 0
 	[ "$status" -eq 2 ]
+	[[ $output == *"--seconds: a positive number, not '0'"* ]]
+	run "$VMALOCK" boot --image "$IMG" --bench-runs x
+	[ "$status" -eq 2 ]
+	[[ $output == *"--bench-runs: a positive number, not 'x'"* ]]
+	run "$VMALOCK" boot --image "$IMG" --bench-faults -3
+	[ "$status" -eq 2 ]
+	[[ $output == *"--bench-faults: a positive number, not '-3'"* ]]
+	run "$VMALOCK" boot --image "$IMG" --timeout 1.5
+	[ "$status" -eq 2 ]
+	[[ $output == *"--timeout: a positive number, not '1.5'"* ]]
 	run "$VMALOCK" boot --soak x
 	[ "$status" -eq 2 ]
 	run "$VMALOCK" boot --target middle

@@ -278,3 +278,18 @@ head 3 1000.0"
 	run lib "splat_lines '$BATS_TEST_TMPDIR/note'"
 	[ -z "$output" ]
 }
+
+@test "tests/run and tests/fresh: bad arguments are named, exit 2" {
+	run "$TOP/tests/run" --quick --all
+	[ "$status" -eq 2 ]
+	[[ $output == *"tests/run: one option at most, got '--quick --all'"* ]]
+	run "$TOP/tests/run" --fast
+	[ "$status" -eq 2 ]
+	[[ $output == *"tests/run: unknown option '--fast'"* ]]
+	run "$TOP/tests/fresh" --kvm
+	[ "$status" -eq 2 ]
+	[[ $output == *"tests/fresh: --kvm needs a value"* ]]
+	run "$TOP/tests/fresh" --kvm=sometimes
+	[ "$status" -eq 2 ]
+	[[ $output == *"tests/fresh: --kvm: as-is, absent or unusable, not 'sometimes'"* ]]
+}

@@ -17,10 +17,15 @@ VMALOCK_QEMU=${VMALOCK_QEMU:-qemu-system-x86_64}
 VMALOCK_KVM_DEV=${VMALOCK_KVM_DEV:-/dev/kvm}
 
 # accel_opt: check OPT_ACCEL (after parse_opts), default from VMALOCK_ACCEL.
+# ACCEL_FROM names where the choice came from, for the messages.
 accel_opt() {
-	OPT_ACCEL=${OPT_ACCEL:-${VMALOCK_ACCEL:-auto}}
+	ACCEL_FROM=--accel
+	if [ -z "${OPT_ACCEL:-}" ]; then
+		ACCEL_FROM=VMALOCK_ACCEL
+		OPT_ACCEL=${VMALOCK_ACCEL:-auto}
+	fi
 	case "$OPT_ACCEL" in auto | kvm | tcg) ;;
-	*) die "$E_USAGE" "--accel: auto, kvm or tcg, not '$OPT_ACCEL'" ;;
+	*) die "$E_USAGE" "$ACCEL_FROM: auto, kvm or tcg, not '$OPT_ACCEL'" ;;
 	esac
 }
 
@@ -89,7 +94,7 @@ choose_accel() {
 	case "$OPT_ACCEL" in
 	kvm | tcg)
 		QEMU_ACCEL=$OPT_ACCEL
-		log "accelerator: $QEMU_ACCEL (forced by --accel or VMALOCK_ACCEL)"
+		log "accelerator: $QEMU_ACCEL (forced by $ACCEL_FROM)"
 		return 0 ;;
 	esac
 	if [ ! -e "$VMALOCK_KVM_DEV" ]; then
@@ -140,13 +145,16 @@ Say which accelerator the tools give QEMU (kunit, boot, mutants), and why:
         the /dev/kvm device.
   kvm, tcg  forced.
 The probe boots --image, or the kernel the tools built last. --reprobe
-forgets the kept verdict first. Prints "accel: kvm" or "accel: tcg" last.
+forgets the kept verdict first. Prints "accel: kvm" or "accel: tcg" last;
+exits 3 when auto needs a probe and there is no kernel to probe with.
 (boot --bench always uses TCG with -icount: it counts instructions.)
 U
 }
 
 cmd_accel() {
 	parse_opts 'accel= image= reprobe' "$@"
+	[ -z "${OPT_KERNEL:-}${OPT_TREE:-}" ] ||
+		die "$E_USAGE" "accel: --kernel and --tree do not apply (it probes with --image or the kernel built last)"
 	accel_opt
 	local image=${OPT_IMAGE:-}
 	if [ -z "$image" ]; then
@@ -154,7 +162,7 @@ cmd_accel() {
 			sort -n | tail -n 1 | cut -d' ' -f2-)
 	fi
 	if [ "$OPT_ACCEL" = auto ] && [ -e "$VMALOCK_KVM_DEV" ]; then
-		[ -n "$image" ] || die "$E_USAGE" "no kernel to probe KVM with: build one (tools/vmalock build) or give --image"
+		[ -n "$image" ] || die "$E_TOOL" "no kernel to probe KVM with: build one (tools/vmalock build) or give --image"
 		[ -f "$image" ] || die "$E_USAGE" "--image: no kernel image at '$image'"
 	fi
 	need "$VMALOCK_QEMU"

@@ -183,9 +183,10 @@ cmd_boot() {
 		[[ $OPT_SOAK =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--soak: minutes, a positive number, not '$OPT_SOAK'"
 		seconds=$((OPT_SOAK * 60))
 	fi
-	local n
-	for n in "$seconds" "$runs" "$faults" ${timeout:+"$timeout"}; do
-		[[ $n =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "'$n': a positive number expected"
+	local n v
+	for n in seconds:"$seconds" bench-runs:"$runs" bench-faults:"$faults" ${timeout:+timeout:"$timeout"}; do
+		v=${n#*:}
+		[[ $v =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--${n%%:*}: a positive number, not '$v'"
 	done
 	case "$target" in base | head | both) ;; *) die "$E_USAGE" "--target: base, head or both, not '$target'" ;; esac
 	OPT_TIMEOUT=${timeout:-$((seconds + 150))}

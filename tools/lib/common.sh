@@ -12,7 +12,7 @@
 # shellcheck disable=SC2034
 readonly E_FAIL=1      # a check, build or test ran and failed
 readonly E_USAGE=2     # bad command line
-readonly E_TOOL=3      # a required program is missing
+readonly E_TOOL=3      # a required program, or the kernel to run, is missing
 readonly E_FETCH=4     # a package could not be fetched
 readonly E_CHECKSUM=5  # a download does not match tools/vmalock.conf
 readonly E_TREE=6      # not a kernel git tree, dirty tree, wrong base
