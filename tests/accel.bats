@@ -81,6 +81,33 @@ teardown() { pkill -f "$TOP/tests/fakes/qemu" || true; pkill -f 'sleep 3600' || 
 	[[ $output == *"no kernel to probe KVM with"* ]]
 }
 
+@test "accel: a kernel only when a probe is due; a missing --image refused; an arm64 kernel never probed" {
+	run "$VMALOCK" accel --accel tcg --image "$BATS_TEST_TMPDIR/nope"
+	[ "$status" -eq 2 ]
+	[[ $output == *"--image: no kernel image at"* ]]
+	# The x86_64 kernel built last, not a newer arm64 one.
+	a=$VMALOCK_CACHE/artifacts
+	mkdir -p "$a/gcc-debug-1/t1" "$a/arm64-gcc-debug-1/t2"
+	echo x86 >"$a/gcc-debug-1/t1/bzImage"
+	sleep 1
+	echo arm64 >"$a/arm64-gcc-debug-1/t2/bzImage"
+	FAKE_KVM=ok run "$VMALOCK" accel
+	[ "${lines[-1]}" = "accel: kvm" ]
+	grep -q -- "-kernel $a/gcc-debug-1/t1/bzImage" "$FAKE_QEMU_LOG"
+	# With the verdict kept, no kernel is needed.
+	rm -rf "$a"
+	run "$VMALOCK" accel
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "accel: kvm" ]
+	# Nor with a device that is not usable (no probe).
+	chmod 000 "$VMALOCK_KVM_DEV"
+	if [ "$(id -u)" -ne 0 ]; then
+		run "$VMALOCK" accel --reprobe
+		[ "$status" -eq 0 ]
+		[ "${lines[-1]}" = "accel: tcg" ]
+	fi
+}
+
 @test "accel: --kernel and --tree do not apply to it and are refused" {
 	run "$VMALOCK" accel --accel tcg --kernel 7.3
 	[ "$status" -eq 2 ]

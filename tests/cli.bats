@@ -251,6 +251,18 @@ wait_for() {
 	[ -z "$(git -C "$wt" status --porcelain)" ]
 }
 
+@test "mutants --boot: the boot checks the kernel against the --config it was built with" {
+	k=$BATS_TEST_TMPDIR/k
+	fake_tree "$k"
+	with_fake_kunit "$k"
+	export VMALOCK_QEMU=$TOP/tests/fakes/qemu VMALOCK_ACCEL=tcg
+	run "$VMALOCK" mutants --tree "$k" --only no-wakeup --boot --seconds 1 --config default
+	log=$VMALOCK_CACHE/results/latest-mutants/mutant-no-wakeup.boot.log
+	[ -f "$log" ]
+	[ -z "$(grep 'lacks CONFIG_' "$log" || true)" ]
+	[[ $output == *"workload passed"* ]]
+}
+
 @test "--tree with the tests alone: the tree as it is, no fixture needed" {
 	fake_tree "$BATS_TEST_TMPDIR/k"
 	# A tree the fixture does not fit (as mainline today).

@@ -18,6 +18,11 @@ lib() { bash -c ". '$TOP/tools/lib/common.sh'; $1"; }
 	run "$VMALOCK" check --series
 	[ "$status" -eq 2 ]
 	[[ $output == *"--series needs a value"* ]]
+	# An empty value is no value: refused before any work starts.
+	run "$VMALOCK" kunit --runs=
+	[ "$status" -eq 2 ]
+	[[ $output == *"--runs needs a value"* ]]
+	[ ! -e "$VMALOCK_CACHE/debs" ]
 	run "$VMALOCK" build --bogus
 	[ "$status" -eq 2 ]
 	[[ $output == *"unknown option '--bogus'"* ]]
@@ -28,6 +33,11 @@ lib() { bash -c ". '$TOP/tools/lib/common.sh'; $1"; }
 	run "$VMALOCK" kunit --target=head --as-is
 	[ "$status" -eq 2 ]
 	[[ $output == *"give it with --tree"* ]]
+	# A usage error leaves no results directory behind.
+	[ ! -e "$VMALOCK_CACHE/results" ]
+	run "$VMALOCK" boot --image ""
+	[ "$status" -eq 2 ]
+	[[ $output == *"--image needs a value"* ]]
 	run "$VMALOCK" check --config=nope
 	[ "$status" -eq 2 ]
 	[[ $output == *"--config: default, debug, kcsan or kasan, not 'nope'"* ]]
@@ -292,4 +302,31 @@ head 3 1000.0"
 	run "$TOP/tests/fresh" --kvm=sometimes
 	[ "$status" -eq 2 ]
 	[[ $output == *"tests/fresh: --kvm: as-is, absent or unusable, not 'sometimes'"* ]]
+	run bash "$TOP/.ci/install-deps" --bogus
+	[ "$status" -eq 2 ]
+	[[ $output == *"unexpected argument '--bogus'"* ]]
+}
+
+@test "environment: a bad value of a variable the tools read is named, before any work" {
+	VMALOCK_KVM_PROBE_TIMEOUT=abc run "$VMALOCK" accel --accel tcg
+	[ "$status" -eq 2 ]
+	[[ $output == *"VMALOCK_KVM_PROBE_TIMEOUT: seconds, a positive number, not 'abc'"* ]]
+	VMALOCK_HEARTBEAT=0 run "$VMALOCK" fetch
+	[ "$status" -eq 2 ]
+	[[ $output == *"VMALOCK_HEARTBEAT: seconds, a positive number, not '0'"* ]]
+	VMALOCK_NO_WAIT=yes run "$VMALOCK" fetch
+	[ "$status" -eq 2 ]
+	[[ $output == *"VMALOCK_NO_WAIT: 0 or 1, not 'yes'"* ]]
+	VMALOCK_KERNEL=6.1 run "$VMALOCK" fetch
+	[ "$status" -eq 2 ]
+	[[ $output == *"VMALOCK_KERNEL: unknown kernel '6.1'"* ]]
+	run "$VMALOCK" fetch --kernel 6.1
+	[[ $output == *"--kernel: unknown kernel '6.1'"* ]]
+	VMALOCK_TREE=/nonexistent run "$VMALOCK" apply
+	[ "$status" -eq 6 ]
+	[[ $output == *"VMALOCK_TREE /nonexistent: no such directory"* ]]
+	[ -z "$(ls -A "$VMALOCK_CACHE")" ]
+	# --help still works whatever the environment says.
+	VMALOCK_NO_WAIT=yes run "$VMALOCK" fetch --help
+	[ "$status" -eq 0 ]
 }

@@ -214,3 +214,22 @@ $ADA" ]
 	[[ $output == *"accepted the 1 messages before it"*"sends all 3 again"* ]]
 	[ "$(grep -c '^From ' "$MBOX")" -eq 1 ]
 }
+
+@test "--out: a directory holding other files is refused and left alone; a relative one is where you are; a rerun replaces the messages" {
+	mine=$BATS_TEST_TMPDIR/mine
+	mkdir -p "$mine"
+	echo keep >"$mine/notes"
+	run "$VMALOCK" send --from "$ADA" --out "$mine"
+	[ "$status" -eq 2 ]
+	[[ $output == *"--out $mine: holds more than messages"* ]]
+	[ "$(cat "$mine/notes")" = keep ]
+	cd "$BATS_TEST_TMPDIR"
+	run "$VMALOCK" send --from "$ADA" --out rel
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$BATS_TEST_TMPDIR/rel" ]
+	[ "$(patches rel | wc -l)" -eq 3 ]
+	run "$VMALOCK" send --from "$ADA" --out rel
+	[ "$status" -eq 0 ]
+	[ "$(patches rel | wc -l)" -eq 3 ]
+	[ "$(find rel -name '*.eml' | wc -l)" -eq 4 ]
+}

@@ -157,16 +157,19 @@ cmd_accel() {
 		die "$E_USAGE" "accel: --kernel and --tree do not apply (it probes with --image or the kernel built last)"
 	accel_opt
 	local image=${OPT_IMAGE:-}
-	if [ -z "$image" ]; then
-		image=$( { find "$VMALOCK_CACHE/artifacts" -name bzImage -printf '%T@ %p\n' 2>/dev/null || true; } |
-			sort -n | tail -n 1 | cut -d' ' -f2-)
-	fi
-	if [ "$OPT_ACCEL" = auto ] && [ -e "$VMALOCK_KVM_DEV" ]; then
-		[ -n "$image" ] || die "$E_TOOL" "no kernel to probe KVM with: build one (tools/vmalock build) or give --image"
-		[ -f "$image" ] || die "$E_USAGE" "--image: no kernel image at '$image'"
-	fi
+	[ -z "$image" ] || [ -f "$image" ] || die "$E_USAGE" "--image: no kernel image at '$image'"
 	need "$VMALOCK_QEMU"
 	[ -z "${OPT_REPROBE:-}" ] || rm -f "$VMALOCK_CACHE/accel/kvm-$(accel_key)"
+	if [ -z "$image" ]; then
+		# The x86_64 kernel built last (an arm64 one cannot be probed).
+		image=$( { find "$VMALOCK_CACHE/artifacts" -name bzImage ! -path '*/artifacts/arm64-*' \
+			-printf '%T@ %p\n' 2>/dev/null || true; } | sort -n | tail -n 1 | cut -d' ' -f2-)
+	fi
+	# A kernel is needed only if auto is to probe now.
+	if [ -z "$image" ] && [ "$OPT_ACCEL" = auto ] && [ -r "$VMALOCK_KVM_DEV" ] &&
+		[ -w "$VMALOCK_KVM_DEV" ] && [ ! -f "$VMALOCK_CACHE/accel/kvm-$(accel_key)" ]; then
+		die "$E_TOOL" "no kernel to probe KVM with: build one (tools/vmalock build) or give --image"
+	fi
 	choose_accel "$image"
 	printf 'accel: %s\n' "$QEMU_ACCEL"
 }

@@ -39,8 +39,8 @@ go to a new directory under \$VMALOCK_CACHE/results/ (latest-boot).
   --timeout S       hard limit for one boot (default: run time + 150 s)
   --accel A         auto (default), kvm or tcg: as for tools/vmalock kunit
 Exit codes: 0 pass, 1 workload failed (or no per-VMA lock faults, or the
-benchmark out of bounds), 8 did not boot, 9 kernel splat, 10 timeout; 2, 3,
-6, 7 as for every subcommand.
+benchmark out of bounds), 8 did not boot, 9 kernel splat, 10 timeout; the
+others (2 to 7, 11) as for every subcommand (tools/vmalock --help).
 U
 }
 
@@ -191,11 +191,11 @@ cmd_boot() {
 	case "$target" in base | head | both) ;; *) die "$E_USAGE" "--target: base, head or both, not '$target'" ;; esac
 	OPT_TIMEOUT=${timeout:-$((seconds + 150))}
 	[ "$bench" -eq 0 ] || OPT_TIMEOUT=${timeout:-600}
+	[ -z "$image" ] || [ -f "$image" ] || die "$E_USAGE" "--image: no kernel image at '$image'"
 	need "$VMALOCK_QEMU" cpio gcc readelf flock
 
 	local labels=() images=() t d
 	if [ -n "$image" ]; then
-		[ -f "$image" ] || die "$E_USAGE" "--image: no kernel image at '$image'"
 		labels=(image)
 		images=("$(cd "$(dirname "$image")" && pwd)/$(basename "$image")")
 		d=$(dirname "${images[0]}")

@@ -15,7 +15,7 @@ readonly E_USAGE=2     # bad command line
 readonly E_TOOL=3      # a required program, or the kernel to run, is missing
 readonly E_FETCH=4     # a package could not be fetched
 readonly E_CHECKSUM=5  # a download does not match tools/vmalock.conf
-readonly E_TREE=6      # not a kernel git tree, dirty tree, wrong base
+readonly E_TREE=6      # not a kernel git tree, or a dirty one
 readonly E_APPLY=7     # a patch does not apply
 readonly E_NOBOOT=8    # boot: the kernel did not reach userspace
 readonly E_SPLAT=9     # warning, BUG, oops, lockdep report... on the console
@@ -129,9 +129,23 @@ kernel_field() {
 	printf '%s\n' "$VMALOCK_KERNELS" | awk -v k="$1" -v n="$2" '$1 == k { print $n }'
 }
 
+# check_kernel VERSION [SOURCE]: SOURCE (--kernel) names where it came from.
 check_kernel() {
 	[ -n "$(kernel_field "$1" 1)" ] ||
-		die "$E_USAGE" "unknown kernel '$1' (known: $(printf '%s\n' "$VMALOCK_KERNELS" | awk 'NF {printf "%s ", $1}'))"
+		die "$E_USAGE" "${2:---kernel}: unknown kernel '$1' (known: $(printf '%s\n' "$VMALOCK_KERNELS" | awk 'NF {printf "%s ", $1}'))"
+}
+
+# env_checks: the environment variables that take a value the tools must
+# understand, checked before any work; each error names the variable.
+env_checks() {
+	local v
+	for v in VMALOCK_KVM_PROBE_TIMEOUT VMALOCK_HEARTBEAT; do
+		[ -z "${!v:-}" ] || [[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
+			die "$E_USAGE" "$v: seconds, a positive number, not '${!v}'"
+	done
+	case "${VMALOCK_NO_WAIT:-0}" in 0 | 1) ;;
+	*) die "$E_USAGE" "VMALOCK_NO_WAIT: 0 or 1, not '$VMALOCK_NO_WAIT'" ;;
+	esac
 }
 
 # A git run with the fixed identity the tools use for their own commits
@@ -200,11 +214,12 @@ parse_opts() {
 			name=${a%%=*}
 			name=${name#--}
 			[[ $spec == *" $name= "* ]] || opt_unknown "$a" "$name" "$spec"
+			[ -n "${a#*=}" ] || die "$E_USAGE" "--$name needs a value (see --help)"
 			opt_set "$name" "${a#*=}" ;;
 		--*)
 			name=${a#--}
 			if [[ $spec == *" $name= "* ]]; then
-				if [ $# -eq 0 ] || [[ $1 == --* ]]; then
+				if [ $# -eq 0 ] || [ -z "$1" ] || [[ $1 == --* ]]; then
 					die "$E_USAGE" "--$name needs a value (see --help)"
 				fi
 				opt_set "$name" "$1"
@@ -235,11 +250,14 @@ opt_set() {
 # common_opts: defaults and checks for the options every subcommand takes,
 # after parse_opts. --tree must name an existing directory.
 common_opts() {
+	local ksrc=--kernel tsrc=--tree
+	[ -n "${OPT_KERNEL:-}" ] || ksrc=VMALOCK_KERNEL
+	[ -n "${OPT_TREE:-}" ] || tsrc=VMALOCK_TREE
 	OPT_KERNEL=${OPT_KERNEL:-${VMALOCK_KERNEL:-$VMALOCK_DEFAULT_KERNEL}}
 	OPT_TREE=${OPT_TREE:-${VMALOCK_TREE:-}}
-	check_kernel "$OPT_KERNEL"
+	check_kernel "$OPT_KERNEL" "$ksrc"
 	if [ -n "$OPT_TREE" ]; then
-		[ -d "$OPT_TREE" ] || die "$E_TREE" "--tree $OPT_TREE: no such directory"
+		[ -d "$OPT_TREE" ] || die "$E_TREE" "$tsrc $OPT_TREE: no such directory"
 		OPT_TREE=$(cd "$OPT_TREE" && pwd)
 	fi
 }

@@ -146,6 +146,10 @@ cmd_kunit() {
 	local glob=0
 	for a in "${PASS[@]}"; do [[ $a == -* ]] || glob=1; done
 	[ "$glob" -eq 1 ] || KUNIT_PASS+=("$VMALOCK_KUNIT_SUITE")
+	if [ -n "${OPT_AS_IS:-}" ]; then
+		[ -n "$OPT_TREE" ] || die "$E_USAGE" "--as-is runs the suite on your tree: give it with --tree DIR"
+		[ -z "${OPT_TARGET:-}" ] || die "$E_USAGE" "--as-is and --target exclude each other"
+	fi
 	need_cc
 	need "$VMALOCK_QEMU" flock
 	lock_tree
@@ -153,8 +157,6 @@ cmd_kunit() {
 	results_dir kunit
 
 	if [ -n "${OPT_AS_IS:-}" ]; then
-		[ -n "$OPT_TREE" ] || die "$E_USAGE" "--as-is runs the suite on your tree: give it with --tree DIR"
-		[ -z "${OPT_TARGET:-}" ] || die "$E_USAGE" "--as-is and --target exclude each other"
 		local dir
 		# shellcheck disable=SC2153 # TARGS: set by tree_args
 		dir=$(sub_path base "${TARGS[@]}" --as-is)

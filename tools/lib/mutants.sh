@@ -133,6 +133,7 @@ cmd_mutants() {
 		if [ -n "${OPT_BOOT:-}" ] && [ -f "$kdir/bzImage" ]; then
 			local r=0
 			run_sub boot --image "$kdir/bzImage" --seconds "$seconds" --accel "$OPT_ACCEL" \
+				--config "$OPT_CONFIG" --cc "$OPT_CC" \
 				>"$RES/mutant-$m.boot.log" 2>&1 || r=$?
 			boot_r=$([ "$r" -eq 0 ] && echo passed || echo "red (exit $r)")
 		fi

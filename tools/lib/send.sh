@@ -7,6 +7,10 @@ usage: tools/vmalock send [--series v4|mainline] [--from "Name <email>"]
                           [--revision N] [--out DIR] [--smtp HOST:PORT]
                           [--kernel 7.3|7.2] [--tree DIR]
 
+--out DIR takes the messages (default: a directory under the results);
+it must be new, empty, or hold only the .eml files of an earlier send,
+which are replaced; its logs go beside it (DIR.log, DIR.prep.log).
+
 Prepare a posting with b4 in a worktree of its own (branch
 vmalock/SERIES-send) and write its messages with `b4 send -o`:
   v4        the series in `series` on its base (the January 2026 tree, or
@@ -134,6 +138,15 @@ b4_isolated() {
 		b4 "$@"
 }
 
+# out_dir DIR: set out to DIR made absolute, if DIR may take the messages:
+# new, empty, or holding only the messages (*.eml) of an earlier send.
+out_dir() {
+	case "$1" in /*) out=$1 ;; *) out=$PWD/$1 ;; esac
+	[ ! -e "$out" ] || [ -d "$out" ] || die "$E_USAGE" "--out $out: not a directory"
+	[ ! -d "$out" ] || [ -z "$(find "$out" -mindepth 1 ! -name '*.eml' -print -quit)" ] ||
+		die "$E_USAGE" "--out $out: holds more than messages of an earlier send; give a new or empty directory"
+}
+
 cmd_send() {
 	parse_opts 'series= from= revision= out= smtp=' "$@"
 	common_opts
@@ -148,6 +161,8 @@ cmd_send() {
 	[ -f "$cover" ] || die "$E_USAGE" "no cover letter $cover"
 	sender_identity
 	[ -z "${OPT_SMTP:-}" ] || smtp_target "$OPT_SMTP"
+	local out=''
+	[ -z "${OPT_OUT:-}" ] || out_dir "$OPT_OUT"
 	need b4 git perl flock
 	lock_tree
 	tree_args
@@ -160,7 +175,7 @@ cmd_send() {
 	*) base=$(git -C "$tree" rev-parse vmalock/base) ;;
 	esac
 	results_dir send
-	local out=${OPT_OUT:-$RES/$series-v$revision}
+	out=${out:-$RES/$series-v$revision}
 	worktree_at "$tree" "$series-send" "$base"
 	swt=$WT
 
@@ -193,6 +208,7 @@ cmd_send() {
 	local ccs=()
 	# shellcheck disable=SC2206 # a comma-separated list of addresses
 	[ "$extra" = - ] || ccs=(--cc ${extra//,/ })
+	mkdir -p "$out"
 	(
 		cd "$swt" || exit 1
 		step "b4 prep: To/Cc from MAINTAINERS" to_log "$out.prep.log" b4_isolated prep --auto-to-cc || exit 1
@@ -200,8 +216,7 @@ cmd_send() {
 			log "range-diff against $sent_prev, sent from this tree:"
 			b4_isolated prep --compare-to "$sent_prev" 2>&1 | sed 's/^/  /' >&2 || exit 1
 		fi
-		rm -rf "$out"
-		mkdir -p "$out"
+		find "$out" -maxdepth 1 -name '*.eml' -delete
 		step "b4 send -o: write the messages" to_log "$out.log" \
 			b4_isolated send --no-sign "${ccs[@]}" -o "$out" || exit 1
 	) || die "$E_FAIL" "b4 failed in $swt: see $out.prep.log and $out.log"
