@@ -155,6 +155,12 @@ good_config() {
 	[[ $output == *"--timeout: a positive number, not '1.5'"* ]]
 	run "$VMALOCK" boot --soak x
 	[ "$status" -eq 2 ]
+	run "$VMALOCK" boot --image "$IMG" --soak 1 --seconds 5
+	[ "$status" -eq 2 ]
+	[[ $output == *"--soak and --seconds exclude each other"* ]]
+	run "$VMALOCK" mutants --seconds 5
+	[ "$status" -eq 2 ]
+	[[ $output == *"--seconds is the length of the boots: it needs --boot"* ]]
 	run "$VMALOCK" boot --target middle
 	[ "$status" -eq 2 ]
 }

@@ -44,6 +44,9 @@ lib() { bash -c ". '$TOP/tools/lib/common.sh'; $1"; }
 	run "$VMALOCK" nfc --strict=1
 	[ "$status" -eq 2 ]
 	[[ $output == *"--strict takes no value"* ]]
+	run "$VMALOCK" build --series bogus
+	[ "$status" -eq 2 ]
+	[[ $output == *"--series: unknown series 'bogus'"* ]]
 	run "$VMALOCK" fetch stray
 	[ "$status" -eq 2 ]
 	[[ $output == *"unexpected argument 'stray'"* ]]

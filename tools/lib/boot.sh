@@ -180,6 +180,7 @@ cmd_boot() {
 	local target=${OPT_TARGET:-both} seconds=${OPT_SECONDS:-30} bench=${OPT_BENCH:-0}
 	local runs=${OPT_BENCH_RUNS:-3} faults=${OPT_BENCH_FAULTS:-50000} image=${OPT_IMAGE:-} timeout=${OPT_TIMEOUT:-}
 	if [ -n "${OPT_SOAK:-}" ]; then
+		[ -z "${OPT_SECONDS:-}" ] || die "$E_USAGE" "--soak and --seconds exclude each other"
 		[[ $OPT_SOAK =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--soak: minutes, a positive number, not '$OPT_SOAK'"
 		seconds=$((OPT_SOAK * 60))
 	fi

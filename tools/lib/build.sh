@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# vmalock build: a full x86_64 build of the series head.
+# vmalock build: a build of the series head with the KUnit configuration.
 
 usage_build() {
 	cat <<'U'

@@ -161,7 +161,7 @@ vgit() {
 # series_file NAME: path of the series file for series NAME (v4, mainline).
 series_file() {
 	local var="VMALOCK_SERIES_$1"
-	[ -n "${!var:-}" ] || die "$E_USAGE" "unknown series '$1' (v4, mainline)"
+	[ -n "${!var:-}" ] || die "$E_USAGE" "--series: unknown series '$1' (v4, mainline)"
 	printf '%s/%s\n' "$VMALOCK_TOP" "${!var}"
 }
 

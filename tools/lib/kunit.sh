@@ -32,9 +32,10 @@ printed with both stacks. --arch arm64 cross-builds with Debian's
 aarch64-linux-gnu-gcc and runs qemu-system-aarch64 (TCG). --runs N repeats
 each multi-thread case N times in one boot (vma_lock_kunit.stress_runs=N).
 --accel chooses QEMU's accelerator (default: auto, or \$VMALOCK_ACCEL):
-auto uses KVM only if a probe (at most 30 s, once per host, kernel, CPU
-and QEMU; verdict kept under \$VMALOCK_CACHE/accel/) shows that KVM boots
-this kind of guest, and TCG otherwise, saying why; kvm or tcg force it.
+auto uses KVM only if a probe (at most \$VMALOCK_KVM_PROBE_TIMEOUT s, 30
+by default; once per host, kernel, CPU and QEMU; verdict kept under
+\$VMALOCK_CACHE/accel/) shows that KVM boots this kind of guest, and TCG
+otherwise, saying why; kvm or tcg force it.
 --timeout S bounds each QEMU run (default $VMALOCK_KUNIT_TIMEOUT s).
 Arguments after -- go to kunit.py exec: a filter glob in place of
 "$VMALOCK_KUNIT_SUITE", --raw_output, --run_isolated=suite (options in

@@ -49,6 +49,7 @@ cmd_mutants() {
 	accel_opt
 	local config=$OPT_CONFIG seconds=${OPT_SECONDS:-30} f m expect red missing caught=0 total=0 t0
 	[[ $seconds =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--seconds: a positive number, not '$seconds'"
+	[ -z "${OPT_SECONDS:-}" ] || [ -n "${OPT_BOOT:-}" ] || die "$E_USAGE" "--seconds is the length of the boots: it needs --boot"
 	local only=",${OPT_ONLY:-},"
 	if [ -n "${OPT_ONLY+x}" ]; then
 		[ -n "${OPT_ONLY//,/}" ] || die "$E_USAGE" "--only: no mutation named"

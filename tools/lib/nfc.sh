@@ -3,7 +3,7 @@
 
 usage_nfc() {
 	cat <<'U'
-usage: tools/vmalock nfc [--cc gcc|clang] [--config debug|default] [--strict]
+usage: tools/vmalock nfc [--cc gcc|clang] [--config debug|default|kcsan|kasan] [--strict]
                          [--kernel 7.3|7.2] [--tree DIR]
 
 Compare the kernels built from the commit before the patch of the v4 series
