@@ -181,14 +181,13 @@ cmd_boot() {
 	local runs=${OPT_BENCH_RUNS:-3} faults=${OPT_BENCH_FAULTS:-50000} image=${OPT_IMAGE:-} timeout=${OPT_TIMEOUT:-}
 	if [ -n "${OPT_SOAK:-}" ]; then
 		[ -z "${OPT_SECONDS:-}" ] || die "$E_USAGE" "--soak and --seconds exclude each other"
-		[[ $OPT_SOAK =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--soak: minutes, a positive number, not '$OPT_SOAK'"
+		positive --soak "$OPT_SOAK" minutes
 		seconds=$((OPT_SOAK * 60))
 	fi
-	local n v
-	for n in seconds:"$seconds" bench-runs:"$runs" bench-faults:"$faults" ${timeout:+timeout:"$timeout"}; do
-		v=${n#*:}
-		[[ $v =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--${n%%:*}: a positive number, not '$v'"
-	done
+	positive --seconds "$seconds"
+	positive --bench-runs "$runs"
+	positive --bench-faults "$faults"
+	[ -z "$timeout" ] || positive --timeout "$timeout"
 	case "$target" in base | head | both) ;; *) die "$E_USAGE" "--target: base, head or both, not '$target'" ;; esac
 	OPT_TIMEOUT=${timeout:-$((seconds + 150))}
 	[ "$bench" -eq 0 ] || OPT_TIMEOUT=${timeout:-600}

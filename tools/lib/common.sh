@@ -135,13 +135,18 @@ check_kernel() {
 		die "$E_USAGE" "${2:---kernel}: unknown kernel '$1' (known: $(printf '%s\n' "$VMALOCK_KERNELS" | awk 'NF {printf "%s ", $1}'))"
 }
 
+# positive NAME VALUE [UNIT]: die, naming NAME (an option or variable),
+# unless VALUE is a positive whole number.
+positive() {
+	[[ $2 =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "$1: ${3:+$3, }a positive number, not '$2'"
+}
+
 # env_checks: the environment variables that take a value the tools must
 # understand, checked before any work; each error names the variable.
 env_checks() {
 	local v
 	for v in VMALOCK_KVM_PROBE_TIMEOUT VMALOCK_HEARTBEAT; do
-		[ -z "${!v:-}" ] || [[ ${!v} =~ ^[1-9][0-9]*$ ]] ||
-			die "$E_USAGE" "$v: seconds, a positive number, not '${!v}'"
+		[ -z "${!v:-}" ] || positive "$v" "${!v}" seconds
 	done
 	case "${VMALOCK_NO_WAIT:-0}" in 0 | 1) ;;
 	*) die "$E_USAGE" "VMALOCK_NO_WAIT: 0 or 1, not '$VMALOCK_NO_WAIT'" ;;

@@ -136,7 +136,7 @@ cmd_kunit() {
 	local target=${OPT_TARGET:-series} wt failed=0 c a
 	OPT_RUNS=${OPT_RUNS:-1}
 	OPT_TIMEOUT=${OPT_TIMEOUT:-$VMALOCK_KUNIT_TIMEOUT}
-	[[ $OPT_RUNS =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--runs: a positive number, not '$OPT_RUNS'"
+	positive --runs "$OPT_RUNS"
 	[[ $OPT_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--timeout: seconds, not '$OPT_TIMEOUT'"
 	case "$target" in series | base | head | mainline | all) ;;
 	*) die "$E_USAGE" "--target: series, base, head, mainline or all, not '$target'" ;;

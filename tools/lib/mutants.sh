@@ -48,7 +48,7 @@ cmd_mutants() {
 	build_opts
 	accel_opt
 	local config=$OPT_CONFIG seconds=${OPT_SECONDS:-30} f m expect red missing caught=0 total=0 t0
-	[[ $seconds =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--seconds: a positive number, not '$seconds'"
+	positive --seconds "$seconds"
 	[ -z "${OPT_SECONDS:-}" ] || [ -n "${OPT_BOOT:-}" ] || die "$E_USAGE" "--seconds is the length of the boots: it needs --boot"
 	local only=",${OPT_ONLY:-},"
 	if [ -n "${OPT_ONLY+x}" ]; then
@@ -97,7 +97,7 @@ cmd_mutants() {
 		OPT_CONFIG=${mconf:-$config}
 		OPT_RUNS=$(sed -n 's/^Runs: //p' "$f")
 		OPT_RUNS=${OPT_RUNS:-1}
-		[[ $OPT_RUNS =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "$m: Runs: a positive number, not '$OPT_RUNS'"
+		positive "$m: Runs" "$OPT_RUNS"
 		clean_worktree "$mwt"
 		checkout "$mwt" vmalock/v4 || exit "$E_FAIL"
 		git -C "$mwt" apply "$f" || die "$E_APPLY" "$m does not apply to the series head"

@@ -154,7 +154,7 @@ cmd_send() {
 	series_file "$series" >/dev/null
 	[ -n "$(posting_field "$series" 1)" ] || die "$E_USAGE" "no posting for series '$series' in tools/vmalock.conf"
 	revision=${OPT_REVISION:-$(posting_field "$series" 2)}
-	[[ $revision =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--revision: a positive number, not '$revision'"
+	positive --revision "$revision"
 	changeid=$(posting_field "$series" 3)
 	cover=$VMALOCK_TOP/$(posting_field "$series" 4)
 	extra=$(posting_field "$series" 5)
