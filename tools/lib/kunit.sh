@@ -8,7 +8,7 @@ usage_kunit() {
 	cat <<U
 usage: tools/vmalock kunit [--target T] [--cc gcc|clang] [--arch x86_64|arm64]
                            [--config debug|default|kcsan|kasan]
-                           [--runs N] [--accel auto|kvm|tcg] [--timeout S]
+                           [--runtime MS] [--accel auto|kvm|tcg] [--timeout S]
                            [--kernel 7.3|7.2] [--tree DIR] [--as-is]
                            [-- KUNIT.PY-ARGS...]
 
@@ -29,8 +29,9 @@ DEBUG_VM, atomic-sleep checks, hang detectors); kcsan and kasan add KCSAN
 or generic KASAN to that (kunit-configs/kcsan.config, kasan.config): every
 sanitizer report on the console fails the run, and KCSAN's reports are
 printed with both stacks. --arch arm64 cross-builds with Debian's
-aarch64-linux-gnu-gcc and runs qemu-system-aarch64 (TCG). --runs N repeats
-each multi-thread case N times in one boot (vma_lock_kunit.stress_runs=N).
+aarch64-linux-gnu-gcc and runs qemu-system-aarch64 (TCG). --runtime MS runs
+each race case for MS milliseconds (vma_lock_kunit.runtime_ms=MS; the
+suite's default is 500).
 --accel chooses QEMU's accelerator (default: auto, or \$VMALOCK_ACCEL):
 auto uses KVM only if a probe (at most \$VMALOCK_KVM_PROBE_TIMEOUT s, 30
 by default; once per host, kernel, CPU and QEMU; verdict kept under
@@ -76,7 +77,7 @@ kunit_exec() {
 	KARGS=("${KARGS[@]/--build_dir=*/--build_dir=$exe}")
 	KARGS+=(--qemu_args=-smp\ 2 "--timeout=$OPT_TIMEOUT"
 		"--json=$RES/$label.json" "--junit=$RES/$label.xml")
-	[ "$OPT_RUNS" -le 1 ] || KARGS+=("--kernel_args=vma_lock_kunit.stress_runs=$OPT_RUNS")
+	[ -z "${OPT_RUNTIME:-}" ] || KARGS+=("--kernel_args=vma_lock_kunit.runtime_ms=$OPT_RUNTIME")
 	KARGS+=("$@")
 	t0=$(date +%s)
 	log "run the suite on $label under QEMU ($QEMU_ACCEL; at most $OPT_TIMEOUT s; log $RES/$label.log)"
@@ -129,14 +130,13 @@ kunit_commit() {
 }
 
 cmd_kunit() {
-	parse_opts 'target= cc= arch= config= runs= accel= timeout= as-is --' "$@"
+	parse_opts 'target= cc= arch= config= runtime= accel= timeout= as-is --' "$@"
 	common_opts
 	build_opts
 	accel_opt
 	local target=${OPT_TARGET:-series} wt failed=0 c a
-	OPT_RUNS=${OPT_RUNS:-1}
 	OPT_TIMEOUT=${OPT_TIMEOUT:-$VMALOCK_KUNIT_TIMEOUT}
-	positive --runs "$OPT_RUNS"
+	[ -z "${OPT_RUNTIME+x}" ] || positive --runtime "$OPT_RUNTIME"
 	[[ $OPT_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "$E_USAGE" "--timeout: seconds, not '$OPT_TIMEOUT'"
 	case "$target" in series | base | head | mainline | all) ;;
 	*) die "$E_USAGE" "--target: series, base, head, mainline or all, not '$target'" ;;
