@@ -115,7 +115,7 @@ setup() {
 	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k"
 	[ "$status" -eq 0 ]
 	wt=${lines[-1]}
-	[ "$(git -C "$wt" rev-list --count vmalock/base..HEAD)" -eq 3 ]
+	[ "$(git -C "$wt" rev-list --count vmalock/base..HEAD)" -eq "$(grep -cvE '^(#|$)' "$TOP/series")" ]
 	[ "$(git -C "$wt" rev-list --count vmalock/pristine..vmalock/base)" -eq 1 ]
 	[ "$refs" = "$(git -C "$BATS_TEST_TMPDIR/k" for-each-ref; git -C "$BATS_TEST_TMPDIR/k" rev-parse HEAD)" ]
 	[ -z "$(git -C "$BATS_TEST_TMPDIR/k" status --porcelain)" ]
@@ -144,10 +144,10 @@ setup() {
 	git clone -q "$TOP" "$repo"
 	cp -r "$TOP/tools" "$TOP/patches" "$TOP/series" "$TOP/series.mainline" "$TOP/base" "$repo/"
 	sed -i 's/^-\tif (!__refcount_dec_and_test(&vma->vm_refcnt, &oldcnt)) {$/-\tif (!__refcount_dec_and_test(\&vma->vm_refcnt, \&old)) {/' \
-		"$repo"/patches/0002-*.patch
+		"$repo"/patches/v4/mm-vma-rename-*.patch
 	run "$repo/tools/vmalock" apply --tree "$BATS_TEST_TMPDIR/k"
 	[ "$status" -eq 7 ]
-	[[ $output == *"patches/0002-mm-vma-rename"*"does not apply: hunk #2 of include/linux/mmap_lock.h (@@ -175,18"* ]]
+	[[ $output == *"patches/v4/mm-vma-rename"*"does not apply: hunk #2 of include/linux/mmap_lock.h (@@ -175,18"* ]]
 	wt=$VMALOCK_CACHE/worktrees/$(basename "$(ls -d "$VMALOCK_CACHE"/trees/user-*)")-v4
 	[ "$(git -C "$wt" rev-parse HEAD)" = "$(git -C "$wt" rev-parse vmalock/base)" ]
 	[ ! -d "$(git -C "$wt" rev-parse --git-dir)/rebase-apply" ]
@@ -162,12 +162,13 @@ setup() {
 	tree=$(ls -d "$VMALOCK_CACHE"/trees/user-*)
 	# Leave an am stopped half way, as a killed run would.
 	git -C "$wt" checkout -q --detach vmalock/base
-	git -C "$wt" -c user.name=t -c user.email=t@t am "$TOP"/patches/0002-*.patch "$TOP"/patches/0002-*.patch >/dev/null 2>&1 || true
+	p=$TOP/patches/mm-tests-add-KUnit-tests-for-per-VMA-locks.patch
+	git -C "$wt" -c user.name=t -c user.email=t@t am "$p" "$p" >/dev/null 2>&1 || true
 	[ -d "$(git -C "$wt" rev-parse --git-dir)/rebase-apply" ]
 	git -C "$tree" config --unset vmalock.stamp-v4
 	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k"
 	[ "$status" -eq 0 ]
-	[ "$(git -C "$wt" rev-list --count vmalock/base..HEAD)" -eq 3 ]
+	[ "$(git -C "$wt" rev-list --count vmalock/base..HEAD)" -eq "$(grep -cvE '^(#|$)' "$TOP/series")" ]
 	[ ! -d "$(git -C "$wt" rev-parse --git-dir)/rebase-apply" ]
 }
 

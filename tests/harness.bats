@@ -19,9 +19,9 @@ lib() { bash -c ". '$TOP/tools/lib/common.sh'; $1"; }
 	[ "$status" -eq 2 ]
 	[[ $output == *"--series needs a value"* ]]
 	# An empty value is no value: refused before any work starts.
-	run "$VMALOCK" kunit --runs=
+	run "$VMALOCK" kunit --runtime=
 	[ "$status" -eq 2 ]
-	[[ $output == *"--runs needs a value"* ]]
+	[[ $output == *"--runtime needs a value"* ]]
 	[ ! -e "$VMALOCK_CACHE/debs" ]
 	run "$VMALOCK" build --bogus
 	[ "$status" -eq 2 ]

@@ -9,7 +9,7 @@ KVER=$(. "$TOP/tools/vmalock.conf" && echo "$VMALOCK_DEFAULT_KERNEL")
 REAL_TREE=$REAL_CACHE/trees/$KVER
 
 # The files the base fixture and the series touch.
-TOUCHED='Makefile MAINTAINERS include/linux/mmap_lock.h mm/mmap_lock.c mm/Kconfig mm/Makefile'
+TOUCHED='Makefile MAINTAINERS include/linux/mmap_lock.h mm/internal.h mm/mmap_lock.c mm/Kconfig mm/Makefile'
 
 # fake_tree DIR: a git repo holding the touched files of the pristine tree.
 fake_tree() {

@@ -10,12 +10,58 @@ its own, in a worktree under the cache:
   v4        `series` onto the base (tag vmalock/base), branch vmalock/v4;
   mainline  `series.mainline` (the tests only) onto the pristine tree
             (tag vmalock/pristine), branch vmalock/mainline.
+The test patches in patches/ are authored and signed off by this project's
+maintainers (tools/vmalock.conf); when git knows who you are (user.name and
+user.email), the branch has you as their author and signer instead, and
+your sign-off after Lorenzo Stoakes' on patch 2, as `git am -s` would add.
 A patch that does not apply stops the run with the patch and hunk named,
 and the branch is left at its start point. A re-run with unchanged patches
 reuses the branch, after checking that the worktree holds exactly a commit
 of it (an interrupted run's leftovers are reset). Prints the worktree's
 path as the last line.
 U
+}
+
+# user_ident: "Name <email>" of the user as git knows them, if they are
+# someone other than the project (and not a placeholder); else nothing.
+user_ident() {
+	local name email
+	name=$(git -C "$VMALOCK_TOP" config user.name || true)
+	email=$(git -C "$VMALOCK_TOP" config user.email || true)
+	[ -n "$name" ] && [ -n "$email" ] || return 0
+	case "$email" in "$VMALOCK_GIT_EMAIL" | *@example.* | *.example) return 0 ;; esac
+	printf '%s <%s>\n' "$name" "$email"
+}
+
+# email_of "Name <email>": the email.
+email_of() {
+	printf '%s\n' "$1" | sed 's/.*<\(.*\)>/\1/'
+}
+
+# make_mine WT START BRANCH ME: rewrite the commits START..BRANCH (checked
+# out in WT) so that the project's become ME's (author and sign-off) and
+# the others get ME's sign-off after theirs. Trees stay the same.
+make_mine() {
+	local wt=$1 start=$2 branch=$3 me=$4 proj="$VMALOCK_GIT_NAME <$VMALOCK_GIT_EMAIL>"
+	local c new=$2 msg author
+	for c in $(git -C "$wt" rev-list --reverse "$start..$branch"); do
+		author=$(git -C "$wt" log -1 --format='%an <%ae>' "$c")
+		msg=$(git -C "$wt" log -1 --format=%B "$c")
+		if [ "$author" = "$proj" ]; then
+			author=$me
+			msg=$(printf '%s\n' "$msg" | grep -vxF "Signed-off-by: $proj")
+		fi
+		msg=$(printf '%s\n' "$msg" | git -C "$wt" interpret-trailers --if-exists addIfDifferent \
+			--trailer "Signed-off-by: $me")
+		new=$(printf '%s\n' "$msg" | GIT_AUTHOR_NAME=${author% <*} \
+			GIT_AUTHOR_EMAIL=$(email_of "$author") \
+			GIT_AUTHOR_DATE=$(git -C "$wt" log -1 --format=%aD "$c") \
+			GIT_COMMITTER_NAME=${me% <*} GIT_COMMITTER_EMAIL=$(email_of "$me") \
+			GIT_COMMITTER_DATE=$VMALOCK_GIT_DATE \
+			git -C "$wt" commit-tree "$c^{tree}" -p "$new") ||
+			die "$E_FAIL" "cannot rewrite $(git -C "$wt" log -1 --format=%s "$c") as yours"
+	done
+	vgit -C "$wt" reset -q --soft "$new" || die "$E_FAIL" "cannot move $branch to your commits"
 }
 
 cmd_apply() {
@@ -34,7 +80,9 @@ cmd_apply() {
 	*) start=$(git -C "$dir" rev-parse vmalock/base) ;;
 	esac
 	branch=vmalock/$series
-	stamp="$start-$(content_stamp "$sfile" "${PATCHES[@]}")"
+	local me
+	me=$(user_ident)
+	stamp="$start-$(content_stamp "$sfile" "${PATCHES[@]}")${me:+-$(printf '%s' "$me" | sha256sum | cut -c1-12)}"
 
 	wt="$VMALOCK_CACHE/worktrees/$(basename "$dir")-$series"
 	if [ "$(git -C "$dir" config "vmalock.stamp-$series" || true)" = "$stamp" ] &&
@@ -55,6 +103,7 @@ cmd_apply() {
 	wt=$WT
 	vgit -C "$wt" checkout -q -B "$branch" "$start" || die "$E_FAIL" "cannot create $branch"
 	am_series "$wt" "${PATCHES[@]}"
+	[ -z "$me" ] || make_mine "$wt" "$start" "$branch" "$me"
 	git -C "$dir" config "vmalock.stamp-$series" "$stamp"
 	log "applied ${#PATCHES[@]} patches ($series); $branch: $(git -C "$wt" log -1 --format='%h %s')"
 	emit_path "$wt"

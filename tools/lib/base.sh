@@ -18,16 +18,18 @@ Prints the tree's path as the last line. Re-runs reuse what is valid.
 U
 }
 
+# vgit_import DIR MESSAGE AUTHOR: commit all of DIR as AUTHOR ("Name <email>").
 vgit_import() {
 	vgit -C "$1" add -A -f || return 1
-	GIT_AUTHOR_NAME=$VMALOCK_GIT_NAME GIT_AUTHOR_EMAIL=$VMALOCK_GIT_EMAIL \
-		GIT_AUTHOR_DATE=$VMALOCK_GIT_DATE vgit -C "$1" commit -q -m "$2"
+	GIT_AUTHOR_DATE=$VMALOCK_GIT_DATE vgit -C "$1" commit -q --author="$3" -m "$2"
 }
 
 # import_tarball DIR: DIR becomes a git repo holding the pristine tarball.
 import_tarball() {
 	local dir=$1 tarball partial="$1.partial"
 	tarball=$(sub_path fetch --kernel "$OPT_KERNEL")
+	local author
+	author=$(cat "$tarball.maintainer") || die "$E_FETCH" "no $tarball.maintainer: run tools/vmalock fetch again"
 	rm -rf "$partial"
 	mkdir -p "$partial"
 	step "unpack $(basename "$tarball")" tar -xf "$tarball" -C "$partial" --strip-components=1 ||
@@ -40,7 +42,7 @@ import_tarball() {
 	# Debian's top-level .gitignore ignores every top-level entry: force.
 	step "git import ($(find "$partial" -type f | wc -l) files)" \
 		vgit_import "$partial" \
-		"Import Debian $(kernel_field "$OPT_KERNEL" 2) $(kernel_field "$OPT_KERNEL" 3)" ||
+		"Import Debian $(kernel_field "$OPT_KERNEL" 2) $(kernel_field "$OPT_KERNEL" 3)" "$author" ||
 		die "$E_FAIL" "git import of $partial failed"
 	vgit -C "$partial" tag vmalock/pristine
 	mv "$partial" "$dir"

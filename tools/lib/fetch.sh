@@ -66,7 +66,9 @@ cmd_fetch() {
 	tarball="$VMALOCK_CACHE/src/$pkg-$ver.tar.xz"
 	deb="$VMALOCK_CACHE/debs/${pkg}_${ver/:/%3a}_all.deb"
 
-	if sha_ok "$tarball" "$tar_sha"; then
+	# The package's maintainer is kept beside the tarball: the author of
+	# the tree's import commit.
+	if sha_ok "$tarball" "$tar_sha" && [ -s "$tarball.maintainer" ]; then
 		log "using cached $tarball"
 		emit_path "$tarball"
 		return
@@ -99,6 +101,8 @@ $(grep -m 3 -E '^(Err:|E:|W:)' "$tmp/update.log")"
 		mv "$got" "$deb"
 	fi
 	log "$(basename "$deb"): sha256 verified"
+	dpkg-deb -f "$deb" Maintainer >"$tmp/maintainer" || true
+	[ -s "$tmp/maintainer" ] || die "$E_FETCH" "$(basename "$deb") names no Maintainer"
 
 	# shellcheck disable=SC2016 # expanded by the inner sh
 	step "extract $(basename "$tarball")" sh -c \
@@ -107,6 +111,7 @@ $(grep -m 3 -E '^(Err:|E:|W:)' "$tmp/update.log")"
 		die "$E_FETCH" "$deb holds no usr/src/$pkg.tar.xz"
 	sha_ok "$tmp/t.tar.xz" "$tar_sha" ||
 		die "$E_CHECKSUM" "tarball in $(basename "$deb") has sha256 $(sha256sum "$tmp/t.tar.xz" | cut -d' ' -f1), not $tar_sha from tools/vmalock.conf; nothing was cached"
+	mv "$tmp/maintainer" "$tarball.maintainer"
 	mv "$tmp/t.tar.xz" "$tarball"
 	log "$(basename "$tarball"): sha256 verified"
 	emit_path "$tarball"
