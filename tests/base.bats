@@ -89,9 +89,13 @@ mm/mmap_lock.c" ]
 	git -C "$REAL_TREE" show vmalock/v4:mm/tests/vma_lock_kunit.c | diff "$k/mm/tests/vma_lock_kunit.c" -
 }
 
-@test "series files list existing patches; series.mainline is a subset of series" {
+@test "series files list existing patches; both postings carry the same test patches" {
 	for s in series series.mainline; do
 		grep -vE '^(#|$)' "$TOP/$s" | while read -r p; do [ -f "$TOP/patches/$p" ]; done
 	done
-	[ -z "$(comm -23 <(grep -vE '^(#|$)' "$TOP/series.mainline" | sort) <(grep -vE '^(#|$)' "$TOP/series" | sort))" ]
+	# Only patches/v4/ (the exports in their January 2026 form, the
+	# refactor) and the mainline form of the exports differ.
+	[ "$(grep -vE '^(#|$)|^v4/' "$TOP/series")" = \
+		"$(grep -vE '^(#|$)' "$TOP/series.mainline" | grep -vx "$(grep -m1 -vE '^(#|$)' "$TOP/series.mainline")")" ]
+	[ "$(grep -cE '^v4/' "$TOP/series")" -eq 2 ]
 }

@@ -274,5 +274,5 @@ wait_for() {
 	[ "$status" -eq 7 ]
 	run "$VMALOCK" apply --tree "$BATS_TEST_TMPDIR/k" --series mainline
 	[ "$status" -eq 0 ]
-	[ "$(git -C "${lines[-1]}" rev-list --count vmalock/pristine..HEAD)" -eq 2 ]
+	[ "$(git -C "${lines[-1]}" rev-list --count vmalock/pristine..HEAD)" -eq "$(grep -cvE '^(#|$)' "$TOP/series.mainline")" ]
 }

@@ -495,8 +495,21 @@ config_fragments() {
 
 # The build directory for worktree WT with the current build options.
 build_dir() {
-	printf '%s/build/%s-%s-%s%s\n' "$VMALOCK_CACHE" "$(basename "$1")" "$OPT_CC" "$OPT_CONFIG" \
-		"$([ "${OPT_ARCH:-x86_64}" = x86_64 ] || echo "-$OPT_ARCH")"
+	printf '%s/build/%s-%s-%s%s%s\n' "$VMALOCK_CACHE" "$(basename "$1")" "$OPT_CC" "$OPT_CONFIG" \
+		"$([ "${OPT_ARCH:-x86_64}" = x86_64 ] || echo "-$OPT_ARCH")" "${OPT_MODULE:+-module}"
+}
+
+# module_kunitconfig WT: the suite's kunitconfig with the suite built as a
+# module (kunit.py refuses a fragment that contradicts another); its path.
+module_kunitconfig() {
+	local f
+	f=$(build_dir "$1").kunitconfig
+	mkdir -p "$(dirname "$f")"
+	{
+		grep -v -x -e "CONFIG_${VMALOCK_KUNIT_OPTION}=y" "$1/$VMALOCK_KUNITCONFIG"
+		printf 'CONFIG_%s=m\nCONFIG_MODULES=y\nCONFIG_MODULE_UNLOAD=y\n' "$VMALOCK_KUNIT_OPTION"
+	} >"$f"
+	printf '%s\n' "$f"
 }
 
 # kunit_args VERB WT: set KARGS to the kunit.py arguments for VERB
@@ -507,7 +520,11 @@ kunit_args() {
 	local f m
 	KARGS=("$1" "--arch=${OPT_ARCH:-x86_64}" "--build_dir=$(build_dir "$2")")
 	[ "${OPT_ARCH:-x86_64}" != arm64 ] || KARGS+=(--cross_compile=aarch64-linux-gnu-)
-	[ ! -f "$2/$VMALOCK_KUNITCONFIG" ] || KARGS+=("--kunitconfig=$2/$VMALOCK_KUNITCONFIG")
+	if [ -n "${OPT_MODULE:-}" ] && [ "$1" != exec ]; then
+		KARGS+=("--kunitconfig=$(module_kunitconfig "$2")")
+	elif [ -f "$2/$VMALOCK_KUNITCONFIG" ]; then
+		KARGS+=("--kunitconfig=$2/$VMALOCK_KUNITCONFIG")
+	fi
 	config_fragments
 	for f in "${FRAGMENTS[@]}"; do KARGS+=("--kunitconfig=$f"); done
 	[ "$1" = config ] || [ "$1" = exec ] || KARGS+=("--jobs=$(nproc)")
@@ -540,8 +557,9 @@ build_failed() {
 # does not call for a rebuild and changing a fragment does.
 artifact_dir() {
 	config_fragments
-	printf '%s/artifacts/%s%s-%s-%s/%s\n' "$VMALOCK_CACHE" \
+	printf '%s/artifacts/%s%s-%s%s-%s/%s\n' "$VMALOCK_CACHE" \
 		"$([ "${OPT_ARCH:-x86_64}" = x86_64 ] || echo "$OPT_ARCH-")" "$OPT_CC" "$OPT_CONFIG" \
+		"${OPT_MODULE:+-module}" \
 		"$(content_stamp "${FRAGMENTS[@]}")" "$(git -C "$2" rev-parse "$1^{tree}")"
 }
 
@@ -556,6 +574,7 @@ keep_artifacts() {
 	mkdir -p "$a.partial"
 	cp "$b/vmlinux" "$b/.config" "$a.partial/" || return 1
 	cp "$b/$(kernel_image)" "$a.partial/bzImage" || return 1
+	[ -z "${OPT_MODULE:-}" ] || cp "$b/${VMALOCK_KUNIT_FILE%.c}.ko" "$a.partial/" || return 1
 	rm -rf "$a"
 	mv "$a.partial" "$a"
 }
@@ -576,7 +595,8 @@ build_tree() {
 build_commit() {
 	local wt=$1 c=$2
 	ARTIFACTS=$(artifact_dir "$c" "$wt")
-	if [ -f "$ARTIFACTS/vmlinux" ] && [ -f "$ARTIFACTS/bzImage" ] && [ -f "$ARTIFACTS/.config" ]; then
+	if [ -f "$ARTIFACTS/vmlinux" ] && [ -f "$ARTIFACTS/bzImage" ] && [ -f "$ARTIFACTS/.config" ] &&
+		{ [ -z "${OPT_MODULE:-}" ] || [ -f "$ARTIFACTS/$(basename "${VMALOCK_KUNIT_FILE%.c}").ko" ]; }; then
 		return 0
 	fi
 	checkout "$wt" "$c" || return 1

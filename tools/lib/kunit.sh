@@ -9,7 +9,7 @@ usage_kunit() {
 usage: tools/vmalock kunit [--target T] [--cc gcc|clang] [--arch x86_64|arm64]
                            [--config debug|default|kcsan|kasan]
                            [--runtime MS] [--accel auto|kvm|tcg] [--timeout S]
-                           [--kernel 7.3|7.2] [--tree DIR] [--as-is]
+                           [--kernel 7.3|7.2] [--tree DIR] [--as-is] [--module]
                            [-- KUNIT.PY-ARGS...]
 
 Build kernels with the suite's mm/tests/.kunitconfig and kunit-configs/,
@@ -38,6 +38,10 @@ by default; once per host, kernel, CPU and QEMU; verdict kept under
 \$VMALOCK_CACHE/accel/) shows that KVM boots this kind of guest, and TCG
 otherwise, saying why; kvm or tcg force it.
 --timeout S bounds each QEMU run (default $VMALOCK_KUNIT_TIMEOUT s).
+--module builds the suite as a module (CONFIG_$VMALOCK_KUNIT_OPTION=m) and,
+instead of kunit.py exec, boots the kernel with an initramfs that loads the
+module with insmod and removes it again, as a lab that runs KUnit tests as
+modules does; kunit.py parse reads the results from the console.
 Arguments after -- go to kunit.py exec: a filter glob in place of
 "$VMALOCK_KUNIT_SUITE", --raw_output, --run_isolated=suite (options in
 the --option=value form).
@@ -106,6 +110,73 @@ kunit_exec() {
 	fi
 }
 
+# The initramfs /init of a module run: load the suite's module (KUnit runs
+# its suite during insmod), remove it, reboot (QEMU runs with -no-reboot).
+module_init_script() {
+	cat <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mkdir -p /proc /sys
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+for ko in /*.ko; do
+	echo "vmalock-init: insmod $ko"
+	insmod "$ko" || echo "vmalock-init: insmod $ko failed"
+	m=${ko#/}
+	rmmod "${m%.ko}" && echo "vmalock-init: rmmod $ko done" || echo "vmalock-init: rmmod $ko failed"
+done
+reboot -f
+INIT
+}
+
+# module_exec LABEL KERNEL-DIR: boot the kept kernel in KERNEL-DIR with an
+# initramfs holding busybox-static and its module of the suite; parse the
+# console's KTAP with kunit.py parse into RES/LABEL.json; print the summary
+# line. Fails as kunit_exec does, and if the module did not load or unload.
+module_exec() {
+	local label=$1 kdir=$2 wt=$KUNIT_WT root cpio rc=0 t0 p f s splat bb
+	bb=$(command -v busybox) || die "$E_TOOL" "'busybox' is not installed (on Debian: bash .ci/install-deps, package busybox-static)"
+	need cpio
+	root=$RES/$label.initramfs
+	rm -rf "$root"
+	mkdir -p "$root/bin"
+	cp "$bb" "$root/bin/busybox"
+	cp "$kdir"/*.ko "$root/"
+	module_init_script >"$root/init"
+	chmod 755 "$root/init"
+	cpio=$RES/$label.cpio
+	(cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$cpio"
+	rm -rf "$root"
+	choose_accel "$kdir/bzImage"
+	local qemu=(-nographic -no-reboot -smp 2 -m 1G -accel "$QEMU_ACCEL" -kernel "$kdir/bzImage"
+		-initrd "$cpio" -append "console=ttyS0 panic=-1${OPT_RUNTIME:+ vma_lock_kunit.runtime_ms=$OPT_RUNTIME}")
+	[ ! -f /usr/share/qemu/qboot.rom ] || qemu+=(-bios qboot.rom)
+	t0=$(date +%s)
+	log "boot $label and load the suite as a module (QEMU $QEMU_ACCEL, at most $OPT_TIMEOUT s; console $RES/$label.console)"
+	timeout "$OPT_TIMEOUT" "$VMALOCK_QEMU" "${qemu[@]}" </dev/null >"$RES/$label.console" 2>&1 || rc=$?
+	python3 "$wt/tools/testing/kunit/kunit.py" parse "--json=$RES/$label.json" "$RES/$label.console" \
+		>"$RES/$label.log" 2>&1 || true
+	read -r p f s < <(python3 "$VMALOCK_TOP/tools/lib/kunit_json.py" counts "$RES/$label.json")
+	printf 'kunit %s %s (module): %d passed, %d failed, %d skipped (%d s, %s)\n' \
+		"$(basename "$wt")" "$label" "$p" "$f" "$s" "$(($(date +%s) - t0))" "$QEMU_ACCEL"
+	splat=$(splat_lines "$RES/$label.console")
+	kcsan_reports "$RES/$label.console"
+	if [ -n "$splat" ]; then
+		log "kernel splat in the console of $label ($RES/$label.console):"
+		printf '%s\n' "$splat" >&2
+		rc=1
+	fi
+	if grep -a -q 'vmalock-init: \(insmod\|rmmod\) .* failed' "$RES/$label.console" ||
+		! grep -a -q 'vmalock-init: rmmod .* done' "$RES/$label.console"; then
+		log "the module did not load and unload: see $RES/$label.console"
+		rc=1
+	fi
+	if [ "$rc" -ne 0 ] || [ "$f" -ne 0 ] || [ "$p" -eq 0 ]; then
+		log "kunit failed on $label as a module (exit $rc): see $RES/$label.console"
+		return 1
+	fi
+}
+
 # kcsan_reports CONSOLE: each KCSAN report of CONSOLE (at most three, whole:
 # the race and both stacks) on stderr, and how many there were.
 kcsan_reports() {
@@ -124,13 +195,17 @@ kcsan_reports() {
 kunit_commit() {
 	local wt=$1 c=$2 label
 	label=$(git -C "$wt" log -1 --format=%h "$c") || return 1
-	log "kunit $(basename "$wt") $(git -C "$wt" log -1 --format='%h %s' "$c")"
+	log "kunit $(basename "$wt") $(git -C "$wt" log -1 --format='%h %s' "$c")${OPT_MODULE:+ (as a module)}"
 	build_commit "$wt" "$c" || return 1
+	if [ -n "${OPT_MODULE:-}" ]; then
+		KUNIT_WT=$wt module_exec "$label" "$ARTIFACTS"
+		return
+	fi
 	KUNIT_WT=$wt kunit_exec "$label" "$ARTIFACTS" "${KUNIT_PASS[@]}"
 }
 
 cmd_kunit() {
-	parse_opts 'target= cc= arch= config= runtime= accel= timeout= as-is --' "$@"
+	parse_opts 'target= cc= arch= config= runtime= accel= timeout= as-is module --' "$@"
 	common_opts
 	build_opts
 	accel_opt
@@ -147,6 +222,7 @@ cmd_kunit() {
 	local glob=0
 	for a in "${PASS[@]}"; do [[ $a == -* ]] || glob=1; done
 	[ "$glob" -eq 1 ] || KUNIT_PASS+=("$VMALOCK_KUNIT_SUITE")
+	[ -z "${OPT_MODULE:-}" ] || [ "$OPT_ARCH" = x86_64 ] || die "$E_USAGE" "--module boots x86_64 kernels only"
 	if [ -n "${OPT_AS_IS:-}" ]; then
 		[ -n "$OPT_TREE" ] || die "$E_USAGE" "--as-is runs the suite on your tree: give it with --tree DIR"
 		[ -z "${OPT_TARGET:-}" ] || die "$E_USAGE" "--as-is and --target exclude each other"

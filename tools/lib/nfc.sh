@@ -34,8 +34,10 @@ cmd_nfc() {
 	tree_args
 	local wt refactor before after out
 	wt=$(sub_path apply "${TARGS[@]}" --series v4)
-	refactor=$(git -C "$wt" log --format=%H vmalock/base..vmalock/v4 -- include/linux/mmap_lock.h | tail -n 1)
-	[ -n "$refactor" ] || die "$E_FAIL" "no patch of the series touches include/linux/mmap_lock.h"
+	# The refactor: the patch of the series that is Lorenzo Stoakes' (the
+	# others are the tests and what they need).
+	refactor=$(git -C "$wt" log --format=%H --author=lorenzo.stoakes vmalock/base..vmalock/v4 | tail -n 1)
+	[ -n "$refactor" ] || die "$E_FAIL" "no patch of the series is Lorenzo Stoakes' (the refactor)"
 	build_commit "$wt" "$refactor^" || exit "$E_FAIL"
 	before=$ARTIFACTS/vmlinux
 	build_commit "$wt" "$refactor" || exit "$E_FAIL"
