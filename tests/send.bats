@@ -240,3 +240,25 @@ $ADA" ]
 	[ "$(patches rel | wc -l)" -eq "$n" ]
 	[ "$(find rel -name '*.eml' | wc -l)" -eq $((n + 1)) ]
 }
+
+@test "--report: the maple tree's KCSAN finding, to the MAPLE TREE maintainers and lists, with both stacks" {
+	out=$BATS_TEST_TMPDIR/report
+	run "$VMALOCK" send --report maple-kcsan --from "$ADA" --out "$out"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$out" ]
+	f=$(ls "$out"/*.eml)
+	[ "$(find "$out" -name '*.eml' | wc -l)" -eq 1 ]
+	[ "$(header "$f" From)" = "From: $ADA" ]
+	[[ $(header "$f" To) == *"liam@infradead.org"* ]]
+	[[ $(header "$f" Cc) == *"maple-tree@lists.infradead.org"* ]]
+	[[ $(header "$f" Cc) == *"linux-mm@kvack.org"* ]]
+	[[ $(header "$f" Subject) == "Subject: maple_tree: KCSAN data races"* ]]
+	grep -q 'BUG: KCSAN: data-race in mas_start / mas_wr_store_entry' "$f"
+	grep -q 'BUG: KCSAN: data-race in mas_wr_store_entry / mtree_range_walk' "$f"
+	grep -q 'commit_merge' "$f"
+	! grep -qE '^#|r-seed-55142b6b|Maintainers-of:|Evidence:' "$f"
+	run "$VMALOCK" send --report nope --from "$ADA"
+	[ "$status" -eq 2 ]
+	run "$VMALOCK" send --report maple-kcsan --series v4 --from "$ADA"
+	[ "$status" -eq 2 ]
+}

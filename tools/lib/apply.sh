@@ -33,11 +33,6 @@ user_ident() {
 	printf '%s <%s>\n' "$name" "$email"
 }
 
-# email_of "Name <email>": the email.
-email_of() {
-	printf '%s\n' "$1" | sed 's/.*<\(.*\)>/\1/'
-}
-
 # make_mine WT START BRANCH ME: rewrite the commits START..BRANCH (checked
 # out in WT) so that the project's become ME's (author and sign-off) and
 # the others get ME's sign-off after theirs. Trees stay the same.

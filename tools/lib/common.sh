@@ -163,6 +163,11 @@ vgit() {
 		-c gc.auto=0 "$@"
 }
 
+# email_of "Name <email>": the email.
+email_of() {
+	printf '%s\n' "$1" | sed 's/.*<\(.*\)>/\1/'
+}
+
 # series_file NAME: path of the series file for series NAME (v4, mainline).
 series_file() {
 	local var="VMALOCK_SERIES_$1"

@@ -6,6 +6,13 @@ usage_send() {
 usage: tools/vmalock send [--series v4|mainline] [--from "Name <email>"]
                           [--revision N] [--out DIR] [--smtp HOST:PORT]
                           [--kernel 7.3|7.2] [--tree DIR]
+       tools/vmalock send --report NAME [--from "Name <email>"] [--out DIR]
+
+--report NAME writes one message, a report of a finding outside the
+series, from b4/report-NAME: its Subject, the file whose maintainers and
+lists get it (To: the maintainers, Cc: reviewers and lists, by
+get_maintainer.pl over today's MAINTAINERS), its text, and the evidence
+files it names (console reports, with both stacks) appended.
 
 --out DIR takes the messages (default: a directory under the results);
 it must be new, empty, or hold only the .eml files of an earlier send,
@@ -147,9 +154,57 @@ out_dir() {
 		die "$E_USAGE" "--out $out: holds more than messages of an earlier send; give a new or empty directory"
 }
 
+# send_report NAME: write the report b4/report-NAME as one message, as the
+# sender, into out (default: under the results); print its directory.
+send_report() {
+	local t=$VMALOCK_TOP/b4/report-$1 subject file wt to cc f
+	[ -f "$t" ] || die "$E_USAGE" "--report: no b4/report-$1"
+	[ -z "${OPT_SERIES:-}${OPT_REVISION:-}${OPT_SMTP:-}" ] || die "$E_USAGE" "--report takes only --from and --out"
+	subject=$(sed -n 's/^Subject: //p' "$t" | head -n 1)
+	file=$(sed -n 's/^Maintainers-of: //p' "$t" | head -n 1)
+	if [ -z "$subject" ] || [ -z "$file" ]; then
+		die "$E_USAGE" "b4/report-$1 needs Subject: and Maintainers-of: lines"
+	fi
+	sender_identity
+	local out=''
+	[ -z "${OPT_OUT:-}" ] || out_dir "$OPT_OUT"
+	need perl flock
+	lock_tree
+	tree_args
+	wt=$(sub_path apply "${TARGS[@]}" --series mainline)
+	local gm=(perl scripts/get_maintainer.pl --nogit --nogit-fallback --nogit-chief-penguins
+		--norolestats --nokeywords --separator ', ' -f "$file")
+	to=$(cd "$wt" && "${gm[@]}" --nol --noreviewer) || die "$E_FAIL" "get_maintainer.pl failed for $file"
+	cc=$(cd "$wt" && "${gm[@]}" --nom) || die "$E_FAIL" "get_maintainer.pl failed for $file"
+	[ -n "$to" ] || die "$E_FAIL" "MAINTAINERS names no maintainer of $file"
+	results_dir send
+	out=${out:-$RES/report-$1}
+	mkdir -p "$out"
+	find "$out" -maxdepth 1 -name '*.eml' -delete
+	{
+		printf 'From: %s\nTo: %s\n' "$SENDER" "$to"
+		[ -z "$cc" ] || printf 'Cc: %s\n' "$cc"
+		printf 'Subject: %s\nDate: %s\nMessage-ID: <%s.report-%s@%s>\n' "$subject" \
+			"$(date -R)" "$(date +%Y%m%d%H%M%S)" "$1" "$(email_of "$SENDER" | sed 's/.*@//')"
+		printf 'MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n'
+		sed -e '1,/^$/d' "$t"
+		while read -r f; do
+			[ -f "$VMALOCK_TOP/$f" ] || die "$E_USAGE" "b4/report-$1 names $f, which does not exist"
+			grep -v '^#' "$VMALOCK_TOP/$f"
+			printf '\n'
+		done < <(sed -n 's/^Evidence: //p' "$t")
+	} >"$out/0001-report-$1.eml"
+	log "report $1: $out/0001-report-$1.eml (To: $to); sent nothing"
+	emit_path "$out"
+}
+
 cmd_send() {
-	parse_opts 'series= from= revision= out= smtp=' "$@"
+	parse_opts 'series= from= revision= out= smtp= report=' "$@"
 	common_opts
+	if [ -n "${OPT_REPORT+x}" ]; then
+		send_report "$OPT_REPORT"
+		return
+	fi
 	local series=${OPT_SERIES:-v4} revision changeid cover extra
 	series_file "$series" >/dev/null
 	[ -n "$(posting_field "$series" 1)" ] || die "$E_USAGE" "no posting for series '$series' in tools/vmalock.conf"
