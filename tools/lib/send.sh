@@ -173,9 +173,12 @@ send_report() {
 	tree_args
 	wt=$(sub_path apply "${TARGS[@]}" --series mainline)
 	local gm=(perl scripts/get_maintainer.pl --nogit --nogit-fallback --nogit-chief-penguins
-		--norolestats --nokeywords --separator ', ' -f "$file")
-	to=$(cd "$wt" && "${gm[@]}" --nol --noreviewer) || die "$E_FAIL" "get_maintainer.pl failed for $file"
+		--norolestats --nokeywords -f "$file")
+	# One address a line: maintainers To, reviewers and lists Cc.
+	to=$(cd "$wt" && "${gm[@]}" --nol --nor) || die "$E_FAIL" "get_maintainer.pl failed for $file"
 	cc=$(cd "$wt" && "${gm[@]}" --nom) || die "$E_FAIL" "get_maintainer.pl failed for $file"
+	to=$(printf '%s\n' "$to" | paste -sd, - | sed 's/,/, /g')
+	cc=$(printf '%s\n' "$cc" | paste -sd, - | sed 's/,/, /g')
 	[ -n "$to" ] || die "$E_FAIL" "MAINTAINERS names no maintainer of $file"
 	results_dir send
 	out=${out:-$RES/report-$1}
