@@ -16,7 +16,7 @@ setup() {
 	echo fake >"$IMG"
 }
 
-teardown() { pkill -f "$TOP/tests/fakes/qemu" || true; pkill -f 'sleep 3600' || true; }
+teardown() { pkill -f "$TOP/tests/fakes/qemu" || true; pkill -f vmalock-fake-qemu-hang || true; }
 
 @test "accel: no KVM device: TCG at once, no probe" {
 	rm "$VMALOCK_KVM_DEV"

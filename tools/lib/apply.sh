@@ -13,7 +13,7 @@ its own, in a worktree under the cache:
 The test patches in patches/ are authored and signed off by this project's
 maintainers (tools/vmalock.conf); when git knows who you are (user.name and
 user.email), the branch has you as their author and signer instead, and
-your sign-off after Lorenzo Stoakes' on patch 2, as `git am -s` would add.
+your sign-off after Lorenzo Stoakes' on his patch (the refactor).
 A patch that does not apply stops the run with the patch and hunk named,
 and the branch is left at its start point. A re-run with unchanged patches
 reuses the branch, after checking that the worktree holds exactly a commit

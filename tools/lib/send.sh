@@ -32,10 +32,11 @@ stable part of each Message-ID (b4 adds a random part on purpose);
 the previous one was sent from this tree, shows the range-diff against it.
 
 The sender is --from, or your git identity (user.name, user.email); with
-neither, nothing is written (exit 2). New patches (authored by the tools'
-own identity, vmalock <vmalock@localhost>) take the sender as author and
-Signed-off-by; a patch by someone else keeps its author, and a sender who is
-not that author signs off after the existing Signed-off-by lines. To/Cc come
+neither, nothing is written (exit 2). The test patches (in patches/ under
+this project's maintainers' identity, tools/vmalock.conf) take the sender
+as author and Signed-off-by; a patch by someone else keeps its author, and
+a sender who is not that author signs off after the existing
+Signed-off-by lines, saying the patch was revised. To/Cc come
 from `b4 prep --auto-to-cc` (scripts/get_maintainer.pl over the tree's
 MAINTAINERS) and the posting's extra Cc.
 
