@@ -21,8 +21,12 @@ seconds (default 30) and checks the data it reads back.
   head   the series head
   both   base, then head (the default)
 The kernels are the builds that kunit and build keep (kunit-configs/ has
-the boot options), built here if missing. A boot passes only when the
-workload prints PASS, the per-VMA lock counters show faults handled under
+the boot options), built here if missing. After the workload, a boot of
+base or head also runs the kernel's own selftest of /proc/PID/maps
+readers against mmap, mremap and mprotect (tools/testing/selftests/proc/
+proc-maps-race.c, built static from the tree, DURATION=2). A boot passes
+only when the workload prints PASS, that selftest passes (not with
+--image or --bench), the per-VMA lock counters show faults handled under
 the VMA lock, and the console has no warning, BUG, oops, panic, lockdep
 report, RCU stall, soft lockup or hung task (tools/lib/badness). Consoles
 go to a new directory under \$VMALOCK_CACHE/results/ (latest-boot).
@@ -61,13 +65,22 @@ t0=$(cut -d' ' -f1 /proc/uptime)
 /bin/vma_stress $args
 rc=$?
 echo "vmalock-init: vma_stress exit $rc after $(cut -d' ' -f1 /proc/uptime) s (started at $t0 s)"
+if [ -x /bin/proc-maps-race ] && grep -q 'vmalock\.selftest=1' /proc/cmdline; then
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	DURATION=2 /bin/proc-maps-race
+	echo "vmalock-init: proc-maps-race exit $? after $(cut -d' ' -f1 /proc/uptime) s (started at $t0 s)"
+fi
 reboot -f
 INIT
 }
 
-# boot_initramfs: build (once per content) the cpio archive; print its path.
+# boot_initramfs [TREE]: build (once per content) the cpio archive; print its
+# path. With TREE, it also holds the kernel's own selftest of per-VMA lock
+# readers, tools/testing/selftests/proc/proc-maps-race.c, built static with
+# TREE's uapi headers: /proc/PID/maps readers (lock_next_vma()) against
+# mmap, mremap and mprotect.
 boot_initramfs() {
-	local bb src dir stamp cpio
+	local bb src dir stamp cpio tree=${1:-} pmr=
 	bb=$(command -v busybox) || die "$E_TOOL" "'busybox' is not installed (on Debian: bash .ci/install-deps, package busybox-static)"
 	if readelf -l "$bb" 2>/dev/null | grep -q 'INTERP'; then
 		die "$E_TOOL" "$bb is linked dynamically; the initramfs needs busybox-static"
@@ -75,7 +88,11 @@ boot_initramfs() {
 	src=$VMALOCK_TOP/tools/stress/vma_stress.c
 	dir=$VMALOCK_CACHE/boot
 	mkdir -p "$dir"
-	stamp=$( (boot_init_script; cat "$src" "$bb") | sha256sum | cut -c1-16)
+	if [ -n "$tree" ]; then
+		pmr=$tree/tools/testing/selftests/proc/proc-maps-race.c
+		[ -f "$pmr" ] || die "$E_TREE" "$tree has no $pmr"
+	fi
+	stamp=$( (boot_init_script; cat "$src" "$bb" ${pmr:+"$pmr"}) | sha256sum | cut -c1-16)
 	cpio=$dir/initramfs-$stamp.cpio
 	if [ ! -f "$cpio" ]; then
 		local root=$dir/root-$stamp
@@ -83,13 +100,18 @@ boot_initramfs() {
 		mkdir -p "$root/bin" "$root/dev" "$root/proc" "$root/sys"
 		gcc -static -O2 -Wall -Wextra -Werror -pthread -o "$root/bin/vma_stress" "$src" ||
 			die "$E_FAIL" "tools/stress/vma_stress.c does not build (gcc -static; libc6-dev installed?)"
+		if [ -n "$pmr" ]; then
+			gcc -static -O2 -pthread -I "$tree/tools/testing/selftests" -isystem "$tree/include/uapi" \
+				-isystem "$tree/arch/x86/include/uapi" -o "$root/bin/proc-maps-race" "$pmr" ||
+				die "$E_FAIL" "$pmr does not build (gcc -static)"
+		fi
 		cp "$bb" "$root/bin/busybox"
 		boot_init_script >"$root/init"
 		chmod 755 "$root/init"
 		(cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$cpio.tmp"
 		mv "$cpio.tmp" "$cpio"
 		rm -rf "$root"
-		log "initramfs $cpio ($(wc -c <"$cpio") bytes: busybox-static, vma_stress, init)"
+		log "initramfs $cpio ($(wc -c <"$cpio") bytes: busybox-static, vma_stress,${pmr:+ proc-maps-race,} init)"
 	fi
 	printf '%s\n' "$cpio"
 }
@@ -119,7 +141,7 @@ boot_one() {
 	shift 5
 	local qemu=(-nographic -no-reboot -smp "$smp" -m 2G
 		-kernel "$image" -initrd "$BOOT_CPIO"
-		-append "console=ttyS0 kunit.enable=0 panic=-1 sysctl.kernel.hung_task_timeout_secs=60 vmalock.args=$wargs" "$@")
+		-append "console=ttyS0 kunit.enable=0 panic=-1 sysctl.kernel.hung_task_timeout_secs=60 vmalock.args=$wargs${BOOT_SELFTEST:+ vmalock.selftest=1}" "$@")
 	[ ! -f /usr/share/qemu/qboot.rom ] || qemu+=(-bios qboot.rom)
 	mkdir -p "$(dirname "$console")"
 	log "boot $label: QEMU -smp $smp${*:+ $*}, workload '${wargs//,/ }', timeout $OPT_TIMEOUT s; console $console"
@@ -165,6 +187,13 @@ boot_one() {
 		log "boot $label: the workload did not pass:"
 		tr -d '\r' <"$console" | grep -E '^(error|FAIL|vmalock-init)' >&2 || true
 		return "$E_FAIL"
+	fi
+	if [ -n "${BOOT_SELFTEST:-}" ]; then
+		if ! tr -d '\r' <"$console" | grep -q '^vmalock-init: proc-maps-race exit 0 '; then
+			log "boot $label: the proc-maps-race selftest did not pass:"
+			tr -d '\r' <"$console" | grep -E '^(not ok|# FAIL|vmalock-init: proc-maps-race)' >&2 || true
+			return "$E_FAIL"
+		fi
 	fi
 	return 0
 }
@@ -223,8 +252,12 @@ cmd_boot() {
 		done
 	fi
 
-	# One initramfs for every boot of this run.
-	BOOT_CPIO=$(boot_initramfs) || exit "$E_FAIL"
+	# One initramfs for every boot of this run; with the tree, it also
+	# holds the kernel's proc-maps-race selftest, which the boots (not the
+	# benchmark) run after the workload.
+	local tree_src=${wt:-}
+	BOOT_CPIO=$(boot_initramfs ${tree_src:+"$tree_src"}) || exit "$E_FAIL"
+	[ -z "$tree_src" ] || [ "$bench" -ne 0 ] || BOOT_SELFTEST=1
 	results_dir boot
 	local rc=0 r i console
 	if [ "$bench" -eq 0 ]; then
