@@ -285,7 +285,9 @@ build_opts() {
 	OPT_CONFIG=${OPT_CONFIG:-debug}
 	OPT_ARCH=${OPT_ARCH:-x86_64}
 	case "$OPT_CC" in gcc | clang) ;; *) die "$E_USAGE" "--cc: gcc or clang, not '$OPT_CC'" ;; esac
+	# coverage: set by tools/vmalock coverage only.
 	case "$OPT_CONFIG" in default | debug | kcsan | kasan) ;;
+	coverage) [ "${VMALOCK_SUB:-}" = coverage ] || die "$E_USAGE" "--config: default, debug, kcsan or kasan, not '$OPT_CONFIG'" ;;
 	*) die "$E_USAGE" "--config: default, debug, kcsan or kasan, not '$OPT_CONFIG'" ;;
 	esac
 	case "$OPT_ARCH" in x86_64 | arm64) ;; *) die "$E_USAGE" "--arch: x86_64 or arm64, not '$OPT_ARCH'" ;; esac
@@ -493,7 +495,7 @@ config_fragments() {
 	FRAGMENTS=("$VMALOCK_TOP/kunit-configs/boot.config")
 	[ "$OPT_CONFIG" = default ] ||
 		FRAGMENTS+=("$VMALOCK_TOP/kunit-configs/debug.config")
-	case "$OPT_CONFIG" in kcsan | kasan)
+	case "$OPT_CONFIG" in kcsan | kasan | coverage)
 		FRAGMENTS+=("$VMALOCK_TOP/kunit-configs/$OPT_CONFIG.config") ;;
 	esac
 }
