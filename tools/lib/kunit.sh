@@ -154,7 +154,10 @@ module_exec() {
 	t0=$(date +%s)
 	log "boot $label and load the suite as a module (QEMU $QEMU_ACCEL, at most $OPT_TIMEOUT s; console $RES/$label.console)"
 	timeout "$OPT_TIMEOUT" "$VMALOCK_QEMU" "${qemu[@]}" </dev/null >"$RES/$label.console" 2>&1 || rc=$?
-	python3 "$wt/tools/testing/kunit/kunit.py" parse "--json=$RES/$label.json" "$RES/$label.console" \
+	# The built-in executor prints its own empty KTAP run ("1..0") at
+	# boot; what the module printed starts at the insmod.
+	sed -n '/^vmalock-init: insmod/,$p' "$RES/$label.console" | tr -d '\r' >"$RES/$label.ktap"
+	python3 "$wt/tools/testing/kunit/kunit.py" parse "--json=$RES/$label.json" "$RES/$label.ktap" \
 		>"$RES/$label.log" 2>&1 || true
 	read -r p f s < <(python3 "$VMALOCK_TOP/tools/lib/kunit_json.py" counts "$RES/$label.json")
 	printf 'kunit %s %s (module): %d passed, %d failed, %d skipped (%d s, %s)\n' \

@@ -36,7 +36,7 @@ cmd_nfc() {
 	wt=$(sub_path apply "${TARGS[@]}" --series v4)
 	# The refactor: the patch of the series that is Lorenzo Stoakes' (the
 	# others are the tests and what they need).
-	refactor=$(git -C "$wt" log --format=%H --author=lorenzo.stoakes vmalock/base..vmalock/v4 | tail -n 1)
+	refactor=$(git -C "$wt" log --no-mailmap --format=%H --author=lorenzo.stoakes vmalock/base..vmalock/v4 | tail -n 1)
 	[ -n "$refactor" ] || die "$E_FAIL" "no patch of the series is Lorenzo Stoakes' (the refactor)"
 	build_commit "$wt" "$refactor^" || exit "$E_FAIL"
 	before=$ARTIFACTS/vmlinux
