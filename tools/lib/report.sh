@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# tools/vmalock report, and the summaries it prints.
+# Sets nothing for others; summary_run is called by tools/vmalock.
+
+# The subcommands whose runs are evidence: each top-level run of one keeps
+# its result lines as the latest summary of its command line.
+VMALOCK_SUMMARY_SUBS='check kunit boot nfc mutants coverage'
+
+usage_report() {
+	cat <<U
+usage: tools/vmalock report [TEXT]
+
+Print the latest summary of each command line that was run (those of
+TEXT only, if given): the command, when it ran and at which commit of this
+repository, its time and exit code, and its result lines. tools/vmalock
+${VMALOCK_SUMMARY_SUBS// /, } and tests/run keep one summary per command
+line in $VMALOCK_CACHE/results/summary/. A summary taken at a commit whose
+patches/ differ from HEAD's is marked "patches changed since".
+
+EVIDENCE, in the repository, is this command's output: the figures that
+README, MAINTAINERS-notes and the cover letters point to.
+U
+}
+
+# summary_key ARGS...: the file name of a command line's summary.
+summary_key() {
+	printf '%s' "$*" | tr -c 'A-Za-z0-9=.,+_-' '_'
+}
+
+# summary_write NAME CMDLINE SECONDS RC OUT: keep OUT (the run's result
+# lines) as the summary of CMDLINE, written whole, then renamed.
+summary_write() {
+	local dir=$VMALOCK_CACHE/results/summary tmp
+	mkdir -p "$dir"
+	tmp=$(mktemp "$dir/.$1.XXXXXX")
+	{
+		printf '$ %s\n' "$2"
+		printf '%s; %s s; exit %s; at %s; %s CPUs\n' "$(date -u '+%F %H:%M UTC')" "$3" "$4" \
+			"$(git -C "$VMALOCK_TOP" rev-parse --short HEAD 2>/dev/null || echo '?')" "$(nproc)"
+		cat "$5"
+	} >"$tmp"
+	chmod 644 "$tmp"
+	mv -f "$tmp" "$dir/$1"
+}
+
+# summary_run SUB ARGS...: run tools/vmalock SUB ARGS again, its standard
+# output also kept; exit with its exit code.
+summary_run() {
+	local out rc t0
+	out=$(mktemp)
+	trap 'rm -f "$out"' EXIT
+	t0=$(date +%s)
+	set +e
+	VMALOCK_IN_SUMMARY=1 "$VMALOCK_TOP/tools/vmalock" "$@" | tee "$out"
+	rc=${PIPESTATUS[0]}
+	set -e
+	# A usage error ran nothing.
+	[ "$rc" -eq "$E_USAGE" ] ||
+		summary_write "vmalock_$(summary_key "$@")" "tools/vmalock $*" "$(($(date +%s) - t0))" "$rc" "$out"
+	exit "$rc"
+}
+
+cmd_report() {
+	local want=${1:-} dir=$VMALOCK_CACHE/results/summary f at n=0
+	[ $# -le 1 ] || die "$E_USAGE" "report takes one TEXT at most"
+	[ -d "$dir" ] || die "$E_FAIL" "no summaries yet in $dir: run a job first"
+	printf 'vmalock report, %s, HEAD %s\n' "$(date -u '+%F %H:%M UTC')" \
+		"$(git -C "$VMALOCK_TOP" rev-parse --short HEAD)"
+	# Oldest first, as the runs happened.
+	while IFS= read -r f; do
+		[ -z "$want" ] || head -n 1 "$f" | grep -q -F -- "$want" || continue
+		n=$((n + 1))
+		echo
+		at=$(sed -n '2s/.*; at \([0-9a-f?]*\);.*/\1/p' "$f")
+		head -n 2 "$f"
+		if [ "$at" != '?' ] && ! git -C "$VMALOCK_TOP" diff --quiet "$at" HEAD -- patches series series.mainline 2>/dev/null; then
+			echo "(patches changed since $at)"
+		fi
+		tail -n +3 "$f"
+	done < <(find "$dir" -maxdepth 1 -type f ! -name '.*' -printf '%T@ %p\n' | sort -n | cut -d' ' -f2-)
+	[ "$n" -gt 0 ] || die "$E_FAIL" "no summary${want:+ of a command with \"$want\"}"
+}
