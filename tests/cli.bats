@@ -16,11 +16,30 @@ setup() {
 	run "$VMALOCK" --help
 	[ "$status" -eq 0 ]
 	[[ $output == *"Exit codes"* ]]
-	for s in fetch base apply check build kunit boot accel nfc mutants send; do
+	for s in fetch base apply check build kunit boot accel nfc mutants coverage send report; do
 		run "$VMALOCK" "$s" --help
 		[ "$status" -eq 0 ]
 		[[ $output == *"usage: tools/vmalock $s"* ]]
 	done
+}
+
+@test "report: the latest summary of each job run, not of a usage error" {
+	run "$VMALOCK" report
+	[ "$status" -eq 1 ]
+	[[ $output == *"no summaries yet"* ]]
+	run "$VMALOCK" kunit --nope
+	[ "$status" -eq 2 ]
+	run "$VMALOCK" kunit --tree "$BATS_TEST_TMPDIR/none"
+	[ "$status" -eq 6 ]
+	run "$VMALOCK" kunit --tree "$BATS_TEST_TMPDIR/none"
+	run "$VMALOCK" report
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^\$ tools/vmalock kunit --tree' <<<"$output")" -eq 1 ]
+	[[ $output == *"; exit 6; at "* ]]
+	[[ $output != *"--nope"* ]]
+	run "$VMALOCK" report boot
+	[ "$status" -eq 1 ]
+	[[ $output == *'no summary of a command with "boot"'* ]]
 }
 
 @test "unknown subcommand, option or kernel: usage error" {

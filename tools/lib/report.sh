@@ -64,12 +64,12 @@ cmd_report() {
 	local want=${1:-} dir=$VMALOCK_CACHE/results/summary f at n=0
 	[ $# -le 1 ] || die "$E_USAGE" "report takes one TEXT at most"
 	[ -d "$dir" ] || die "$E_FAIL" "no summaries yet in $dir: run a job first"
-	printf 'vmalock report, %s, HEAD %s\n' "$(date -u '+%F %H:%M UTC')" \
-		"$(git -C "$VMALOCK_TOP" rev-parse --short HEAD)"
 	# Oldest first, as the runs happened.
 	while IFS= read -r f; do
 		[ -z "$want" ] || head -n 1 "$f" | grep -q -F -- "$want" || continue
 		n=$((n + 1))
+		[ "$n" -gt 1 ] || printf 'vmalock report, %s, HEAD %s\n' "$(date -u '+%F %H:%M UTC')" \
+			"$(git -C "$VMALOCK_TOP" rev-parse --short HEAD)"
 		echo
 		at=$(sed -n '2s/.*; at \([0-9a-f?]*\);.*/\1/p' "$f")
 		head -n 2 "$f"
