@@ -62,6 +62,22 @@ step() {
 	return "$rc"
 }
 
+# on_exit CMD: have the tool run CMD (a string) when it exits, before the
+# commands given earlier (one EXIT trap for all); EXIT_RC is its exit code.
+EXIT_CMDS=()
+EXIT_RC=0
+on_exit() {
+	EXIT_CMDS+=("$1")
+	trap exit_cmds EXIT
+}
+exit_cmds() {
+	EXIT_RC=$?
+	local i
+	for ((i = ${#EXIT_CMDS[@]} - 1; i >= 0; i--)); do
+		eval "${EXIT_CMDS[i]}" || true
+	done
+}
+
 # bg_start CMD...: run CMD in the background in a process group of its
 # own, BG_PID its leader; if the tool is interrupted, the whole group
 # (kunit.py, make and the compilers, or QEMU) is stopped with it.

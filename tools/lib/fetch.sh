@@ -76,8 +76,7 @@ cmd_fetch() {
 	need apt-get dpkg-deb sha256sum
 	mkdir -p "$VMALOCK_CACHE"/{apt/lists/partial,apt/cache/archives/partial,debs,src}
 	tmp=$(mktemp -d "$VMALOCK_CACHE/tmp.XXXXXX")
-	# shellcheck disable=SC2064 # expand now: tmp is local
-	trap "rm -rf '$tmp'" EXIT
+	on_exit "rm -rf '$tmp'"
 
 	if ! sha_ok "$deb" "$deb_sha"; then
 		mirror=$(apt_mirror)

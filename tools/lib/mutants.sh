@@ -87,8 +87,7 @@ cmd_mutants() {
 	worktree_at "$(main_tree "$wt")" "$series-mutant" "$head"
 	mwt=$WT
 	# Whatever happens, the worktree goes back to the series head.
-	# shellcheck disable=SC2064 # expand now
-	trap "restore_mutant_worktree '$mwt' '$head' >/dev/null 2>&1" EXIT
+	on_exit "restore_mutant_worktree '$mwt' '$head' >/dev/null 2>&1"
 	results_dir mutants
 	local cases ncases
 	mapfile -t cases < <(suite_cases "$mwt/$VMALOCK_KUNIT_FILE")

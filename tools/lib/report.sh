@@ -43,21 +43,36 @@ summary_write() {
 	mv -f "$tmp" "$dir/$1"
 }
 
-# summary_run SUB ARGS...: run tools/vmalock SUB ARGS again, its standard
-# output also kept; exit with its exit code.
-summary_run() {
-	local out rc t0
-	out=$(mktemp)
-	trap 'rm -f "$out"' EXIT
-	t0=$(date +%s)
-	set +e
-	VMALOCK_IN_SUMMARY=1 "$VMALOCK_TOP/tools/vmalock" "$@" | tee "$out"
-	rc=${PIPESTATUS[0]}
-	set -e
-	# A usage error ran nothing.
-	[ "$rc" -eq "$E_USAGE" ] ||
-		summary_write "vmalock_$(summary_key "$@")" "tools/vmalock $*" "$(($(date +%s) - t0))" "$rc" "$out"
-	exit "$rc"
+# summary_start SUB ARGS...: from now on, this run's standard output (its
+# result lines) is also kept; when the tool exits, it is written as the
+# summary of the command line. The subcommands that this run runs keep
+# none (VMALOCK_IN_SUMMARY).
+SUMMARY_OUT='' SUMMARY_CMD='' SUMMARY_T0=0 SUMMARY_TEE=''
+summary_start() {
+	export VMALOCK_IN_SUMMARY=1
+	SUMMARY_OUT=$(mktemp)
+	SUMMARY_CMD=$*
+	SUMMARY_T0=$(date +%s)
+	exec > >(tee "$SUMMARY_OUT")
+	SUMMARY_TEE=$!
+	on_exit summary_end
+}
+
+summary_end() {
+	local i
+	# Let tee see the end of the output (a process left behind that still
+	# holds it is not waited for more than 5 s).
+	exec >/dev/null
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$SUMMARY_TEE" 2>/dev/null || break
+		sleep 0.1
+	done
+	# A usage error ran nothing, an interrupted run proved nothing.
+	if [ "$EXIT_RC" -ne "$E_USAGE" ] && [ "$EXIT_RC" -lt 128 ]; then
+		summary_write "vmalock_$(summary_key "$SUMMARY_CMD")" "tools/vmalock $SUMMARY_CMD" \
+			"$(($(date +%s) - SUMMARY_T0))" "$EXIT_RC" "$SUMMARY_OUT"
+	fi
+	rm -f "$SUMMARY_OUT"
 }
 
 cmd_report() {
