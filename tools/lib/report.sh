@@ -27,16 +27,21 @@ summary_key() {
 	printf '%s' "$*" | tr -c 'A-Za-z0-9=.,+_-' '_'
 }
 
-# summary_write NAME CMDLINE SECONDS RC OUT: keep OUT (the run's result
-# lines) as the summary of CMDLINE, written whole, then renamed.
+# summary_head: the commit of this repository a run starts at.
+summary_head() {
+	git -C "$VMALOCK_TOP" rev-parse --short HEAD 2>/dev/null || echo '?'
+}
+
+# summary_write NAME CMDLINE SECONDS RC OUT AT: keep OUT (the run's result
+# lines) as the summary of CMDLINE, run at commit AT, written whole, then
+# renamed.
 summary_write() {
 	local dir=$VMALOCK_CACHE/results/summary tmp
 	mkdir -p "$dir"
 	tmp=$(mktemp "$dir/.$1.XXXXXX")
 	{
 		printf '$ %s\n' "$2"
-		printf '%s; %s s; exit %s; at %s; %s CPUs\n' "$(date -u '+%F %H:%M UTC')" "$3" "$4" \
-			"$(git -C "$VMALOCK_TOP" rev-parse --short HEAD 2>/dev/null || echo '?')" "$(nproc)"
+		printf '%s; %s s; exit %s; at %s; %s CPUs\n' "$(date -u '+%F %H:%M UTC')" "$3" "$4" "$6" "$(nproc)"
 		cat "$5"
 	} >"$tmp"
 	chmod 644 "$tmp"
@@ -47,9 +52,10 @@ summary_write() {
 # result lines) is also kept; when the tool exits, it is written as the
 # summary of the command line. The subcommands that this run runs keep
 # none (VMALOCK_IN_SUMMARY).
-SUMMARY_OUT='' SUMMARY_CMD='' SUMMARY_T0=0 SUMMARY_TEE=''
+SUMMARY_OUT='' SUMMARY_CMD='' SUMMARY_T0=0 SUMMARY_TEE='' SUMMARY_AT=''
 summary_start() {
 	export VMALOCK_IN_SUMMARY=1
+	SUMMARY_AT=$(summary_head)
 	SUMMARY_OUT=$(mktemp)
 	SUMMARY_CMD=$*
 	SUMMARY_T0=$(date +%s)
@@ -70,7 +76,7 @@ summary_end() {
 	# A usage error ran nothing, an interrupted run proved nothing.
 	if [ "$EXIT_RC" -ne "$E_USAGE" ] && [ "$EXIT_RC" -lt 128 ]; then
 		summary_write "vmalock_$(summary_key "$SUMMARY_CMD")" "tools/vmalock $SUMMARY_CMD" \
-			"$(($(date +%s) - SUMMARY_T0))" "$EXIT_RC" "$SUMMARY_OUT"
+			"$(($(date +%s) - SUMMARY_T0))" "$EXIT_RC" "$SUMMARY_OUT" "$SUMMARY_AT"
 	fi
 	rm -f "$SUMMARY_OUT"
 }
