@@ -80,23 +80,9 @@ cmd_coverage() {
 	c=$(git -C "$cwt" rev-parse HEAD)
 	build_commit "$cwt" "$c" || exit "$E_FAIL"
 	results_dir coverage
-	local root=$RES/initramfs cpio=$RES/initramfs.cpio console=$RES/console rc=0
-	mkdir -p "$root/bin"
-	cp "$(command -v busybox)" "$root/bin/busybox"
-	cp "$ARTIFACTS"/*.ko "$root/"
-	coverage_init_script >"$root/init"
-	chmod 755 "$root/init"
-	(cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$cpio"
-	rm -rf "$root"
-	choose_accel "$ARTIFACTS/bzImage"
-	local qemu=(-nographic -no-reboot -smp 2 -m 1G -accel "$QEMU_ACCEL" -kernel "$ARTIFACTS/bzImage"
-		-initrd "$cpio" -append "console=ttyS0 panic=-1")
-	[ ! -f /usr/share/qemu/qboot.rom ] || qemu+=(-bios qboot.rom)
-	log "boot with the suite as a module and gcov (QEMU $QEMU_ACCEL, at most $OPT_TIMEOUT s; console $console)"
-	timeout "$OPT_TIMEOUT" "$VMALOCK_QEMU" "${qemu[@]}" </dev/null >"$console" 2>&1 || rc=$?
-	# What the module printed (the built-in executor's empty run comes first).
-	sed -n '/^vmalock-init: insmod/,$p' "$console" | tr -d '\r' >"$RES/kunit.ktap"
-	python3 "$cwt/tools/testing/kunit/kunit.py" parse "--json=$RES/kunit.json" "$RES/kunit.ktap" >"$RES/kunit.log" 2>&1 || true
+	local console=$RES/kunit.console rc
+	module_boot kunit "$ARTIFACTS" "$cwt" coverage_init_script
+	rc=$BOOT_RC
 	local p f s
 	read -r p f s < <(python3 "$VMALOCK_TOP/tools/lib/kunit_json.py" counts "$RES/kunit.json")
 	log "the suite: $p passed, $f failed, $s skipped"

@@ -129,12 +129,16 @@ reboot -f
 INIT
 }
 
-# module_exec LABEL KERNEL-DIR: boot the kept kernel in KERNEL-DIR with an
-# initramfs holding busybox-static and its module of the suite; parse the
-# console's KTAP with kunit.py parse into RES/LABEL.json; print the summary
-# line. Fails as kunit_exec does, and if the module did not load or unload.
-module_exec() {
-	local label=$1 kdir=$2 wt=$KUNIT_WT root cpio rc=0 t0 p f s splat bb
+# module_boot LABEL KERNEL-DIR WT INIT-FUNCTION [KERNEL-ARGS]: boot the kept
+# kernel in KERNEL-DIR with an initramfs of busybox-static, the suite's
+# module and the /init that INIT-FUNCTION prints (it logs
+# "vmalock-init: insmod ..." before loading the module). The console goes
+# to RES/LABEL.console, what the module printed to RES/LABEL.ktap, and
+# that, parsed by WT's kunit.py, to RES/LABEL.json. QEMU's exit code is
+# left in BOOT_RC (124: timed out).
+BOOT_RC=0
+module_boot() {
+	local label=$1 kdir=$2 wt=$3 init=$4 args=${5:-} root cpio bb
 	bb=$(command -v busybox) || die "$E_TOOL" "'busybox' is not installed (on Debian: bash .ci/install-deps, package busybox-static)"
 	need cpio
 	root=$RES/$label.initramfs
@@ -142,23 +146,34 @@ module_exec() {
 	mkdir -p "$root/bin"
 	cp "$bb" "$root/bin/busybox"
 	cp "$kdir"/*.ko "$root/"
-	module_init_script >"$root/init"
+	"$init" >"$root/init"
 	chmod 755 "$root/init"
 	cpio=$RES/$label.cpio
 	(cd "$root" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) >"$cpio"
 	rm -rf "$root"
 	choose_accel "$kdir/bzImage"
 	local qemu=(-nographic -no-reboot -smp 2 -m 1G -accel "$QEMU_ACCEL" -kernel "$kdir/bzImage"
-		-initrd "$cpio" -append "console=ttyS0 panic=-1${OPT_RUNTIME:+ vma_lock_kunit.runtime_ms=$OPT_RUNTIME}")
+		-initrd "$cpio" -append "console=ttyS0 panic=-1${args:+ $args}")
 	[ ! -f /usr/share/qemu/qboot.rom ] || qemu+=(-bios qboot.rom)
-	t0=$(date +%s)
 	log "boot $label and load the suite as a module (QEMU $QEMU_ACCEL, at most $OPT_TIMEOUT s; console $RES/$label.console)"
-	timeout "$OPT_TIMEOUT" "$VMALOCK_QEMU" "${qemu[@]}" </dev/null >"$RES/$label.console" 2>&1 || rc=$?
+	BOOT_RC=0
+	timeout "$OPT_TIMEOUT" "$VMALOCK_QEMU" "${qemu[@]}" </dev/null >"$RES/$label.console" 2>&1 || BOOT_RC=$?
 	# The built-in executor prints its own empty KTAP run ("1..0") at
 	# boot; what the module printed starts at the insmod.
 	sed -n '/^vmalock-init: insmod/,$p' "$RES/$label.console" | tr -d '\r' >"$RES/$label.ktap"
 	python3 "$wt/tools/testing/kunit/kunit.py" parse "--json=$RES/$label.json" "$RES/$label.ktap" \
 		>"$RES/$label.log" 2>&1 || true
+}
+
+# module_exec LABEL KERNEL-DIR: boot the kept kernel in KERNEL-DIR with the
+# suite as a module (module_boot); print the summary line. Fails as
+# kunit_exec does, and if the module did not load or unload.
+module_exec() {
+	local label=$1 kdir=$2 wt=$KUNIT_WT rc t0 p f s splat
+	t0=$(date +%s)
+	module_boot "$label" "$kdir" "$wt" module_init_script \
+		"${OPT_RUNTIME:+vma_lock_kunit.runtime_ms=$OPT_RUNTIME}"
+	rc=$BOOT_RC
 	read -r p f s < <(python3 "$VMALOCK_TOP/tools/lib/kunit_json.py" counts "$RES/$label.json")
 	printf 'kunit %s %s (module): %d passed, %d failed, %d skipped (%d s, %s)\n' \
 		"$(basename "$wt")" "$label" "$p" "$f" "$s" "$(($(date +%s) - t0))" "$QEMU_ACCEL"
