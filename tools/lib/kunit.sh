@@ -31,7 +31,7 @@ sanitizer report on the console fails the run, and KCSAN's reports are
 printed with both stacks. --arch arm64 cross-builds with Debian's
 aarch64-linux-gnu-gcc and runs qemu-system-aarch64 (TCG). --runtime MS runs
 each race case for MS milliseconds (vma_lock_kunit.runtime_ms=MS; the
-suite's default is 500).
+suite's default is 1000).
 --accel chooses QEMU's accelerator (default: auto, or \$VMALOCK_ACCEL):
 auto uses KVM only if a probe (at most \$VMALOCK_KVM_PROBE_TIMEOUT s, 30
 by default; once per host, kernel, CPU and QEMU; verdict kept under
