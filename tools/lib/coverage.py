@@ -1,18 +1,23 @@
 #!/usr/bin/env python3
 """Line and branch coverage of the per-VMA lock code from gcov's JSON.
 
-  coverage.py SRCDIR OUTDIR MIN FUNC... < gcov JSON documents, one a line
+  coverage.py SRCDIR OUTDIR MIN BASELINE FUNC... < gcov JSON, one a line
 
-Reads the JSON that `gcov --json-format --stdout` prints for each object
+Reads the JSON that `gcov -b --json-format --stdout` prints for each object
 (an inline function of a header is counted in every object that inlines
-it: the lines are joined), finds each function named FUNC in the source of
+it: the lines are joined; branches are kept per object), and the same from
+the file BASELINE (a boot without the suite). Finds each function named
+FUNC in the source of
 include/linux/mmap_lock.h or mm/mmap_lock.c under SRCDIR (from its
 definition to the next line that is a lone "}"), and writes:
   OUTDIR/functions.txt  a line per function: lines hit/total, branches
                         taken/total, then the lines never run, with text
   OUTDIR/lcov.info      the same, for genhtml
-Prints functions.txt and a total line; exits 1 if the lines of FUNC run
-are fewer than MIN percent, or a FUNC was not found.
+Prints functions.txt and a total line. The lines the baseline ran are
+listed apart and left out of the bound. Exits 1 if fewer than MIN percent
+of the other lines of the FUNCs ran, if a FUNC has no definition in the
+source, or if a FUNC has no lines in the data (the object was not
+profiled, or its data is missing).
 """
 import json
 import os
@@ -30,19 +35,17 @@ def rel(path, srcdir):
     return None
 
 
-def main(argv):
-    if len(argv) < 5:
-        sys.stderr.write(__doc__)
-        return 2
-    srcdir, outdir, minimum, wanted = argv[1], argv[2], float(argv[3]), argv[4:]
+def read_gcov(stream, srcdir):
+    """(lines, branches) of the gcov JSON documents in stream."""
     lines = {}      # (file, line) -> count, joined over objects
-    branches = {}   # (file, line, i) -> count
-    funcs = {}      # (file, name) -> (start, end)
-    for doc in sys.stdin:
+    branches = {}   # (object, file, line, i) -> count
+    for doc in stream:
         doc = doc.strip()
         if not doc:
             continue
-        for f in json.loads(doc).get('files', []):
+        doc = json.loads(doc)
+        obj = doc.get('data_file', '')
+        for f in doc.get('files', []):
             name = rel(f['file'], srcdir)
             if not name:
                 continue
@@ -50,8 +53,21 @@ def main(argv):
                 k = (name, ln['line_number'])
                 lines[k] = lines.get(k, 0) + ln['count']
                 for i, b in enumerate(ln.get('branches', [])):
-                    bk = (name, ln['line_number'], i)
+                    bk = (obj, name, ln['line_number'], i)
                     branches[bk] = branches.get(bk, 0) + b['count']
+    return lines, branches
+
+
+def main(argv):
+    if len(argv) < 6:
+        sys.stderr.write(__doc__)
+        return 2
+    srcdir, outdir, minimum = argv[1], argv[2], float(argv[3])
+    with open(argv[4]) as b:
+        base, _ = read_gcov(b, srcdir)
+    wanted = argv[5:]
+    lines, branches = read_gcov(sys.stdin, srcdir)
+    funcs = {}      # (file, name) -> (start, end)
     os.makedirs(outdir, exist_ok=True)
     src = {}
     for f in FILES:
@@ -75,7 +91,7 @@ def main(argv):
                 if src[f][k] == '}':
                     funcs.setdefault((f, m.group(1)), (i + 1, k + 1))
                     break
-    out, info, missing = [], {}, []
+    out, info, missing, empty = [], {}, [], []
     tot_hit = tot_all = 0
     for want in wanted:
         keys = [k for k in funcs if k[1] == want]
@@ -86,23 +102,29 @@ def main(argv):
             f, name = key
             start, end = funcs[key]
             ls = sorted(n for (ff, n) in lines if ff == f and start <= n <= end)
+            if not ls:
+                empty.append(name)
             hit = [n for n in ls if lines[(f, n)] > 0]
-            bs = [k for k in branches if k[0] == f and start <= k[1] <= end]
+            inbase = [n for n in ls if base.get((f, n), 0) > 0]
+            bs = [k for k in branches if k[1] == f and start <= k[2] <= end]
             bhit = [k for k in bs if branches[k] > 0]
-            tot_hit += len(hit)
-            tot_all += len(ls)
-            out.append('%-40s %-26s lines %3d/%-3d branches %3d/%-3d' %
-                       (name, f, len(hit), len(ls), len(bhit), len(bs)))
+            tot_hit += len([n for n in hit if n not in inbase])
+            tot_all += len(ls) - len(inbase)
+            out.append('%-40s %-26s lines %3d/%-3d (baseline %3d) branches %3d/%-3d' %
+                       (name, f, len(hit), len(ls), len(inbase), len(bhit), len(bs)))
             for n in ls:
                 if lines[(f, n)] == 0:
                     text = src[f][n - 1].strip() if n - 1 < len(src[f]) else ''
                     out.append('    not run: %s:%d: %s' % (f, n, text))
             info.setdefault(f, []).append((name, start, sum(lines[(f, n)] for n in ls[:1])))
     pct = 100.0 * tot_hit / tot_all if tot_all else 0.0
-    out.append('total: %d of %d lines of %d functions run (%.1f%%; bound %.1f%%)' %
+    out.append('total: %d of the %d lines of %d functions that the baseline '
+               'does not run were run (%.1f%%; bound %.1f%%)' %
                (tot_hit, tot_all, len(wanted) - len(missing), pct, minimum))
     if missing:
-        out.append('not found in the coverage data: ' + ' '.join(missing))
+        out.append('no definition in the source: ' + ' '.join(missing))
+    if empty:
+        out.append('no lines in the coverage data: ' + ' '.join(empty))
     open(os.path.join(outdir, 'functions.txt'), 'w').write('\n'.join(out) + '\n')
     with open(os.path.join(outdir, 'lcov.info'), 'w') as o:
         for f in FILES:
@@ -114,7 +136,7 @@ def main(argv):
                     o.write('DA:%d,%d\n' % (n, lines[(ff, n)]))
             o.write('end_of_record\n')
     print('\n'.join(out))
-    return 0 if not missing and pct >= minimum else 1
+    return 0 if not missing and not empty and pct >= minimum else 1
 
 
 if __name__ == '__main__':
