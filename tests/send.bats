@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Sending: the sender's identity on every message, both postings complete
+# Sending: the sender's identity on every message, the postings complete
 # (numbering, recipients, checkpatch, base), the same change-id on every
 # run, and a real send through an SMTP server on loopback whose mailbox,
 # taken as a subscriber would, rebuilds the series head.
@@ -13,8 +13,10 @@ setup_file() {
 	setup_real_tree
 	export VMALOCK_CACHE=$REAL_CACHE
 	export V4=$BATS_FILE_TMPDIR/v4 MAINLINE=$BATS_FILE_TMPDIR/mainline
+	export REFCOUNT=$BATS_FILE_TMPDIR/refcount
 	"$VMALOCK" send --from "$ADA" --out "$V4" >/dev/null 2>&1
 	"$VMALOCK" send --series mainline --from "$ADA" --out "$MAINLINE" >/dev/null 2>&1
+	"$VMALOCK" send --series refcount --from "$ADA" --out "$REFCOUNT" >/dev/null 2>&1
 }
 
 setup() { export VMALOCK_CACHE=$REAL_CACHE; }
@@ -61,7 +63,7 @@ teardown() { pkill -f "$TOP/tests/fakes/smtp.py" || true; }
 }
 
 @test "no placeholder identity in any written message" {
-	for f in "$V4"/*.eml "$MAINLINE"/*.eml; do
+	for f in "$V4"/*.eml "$MAINLINE"/*.eml "$REFCOUNT"/*.eml; do
 		if grep -qiE 'example\.(org|com)|vmalock@localhost|vmalock developers|^From: vmalock|r-seed-55142b6b' "$f"; then
 			echo "$f carries a placeholder"
 			return 1
@@ -84,7 +86,7 @@ $ADA" ]
 	[ "$(sed -n 's/^Signed-off-by: //p' "$out"/0001-*.eml)" = "$LORENZO" ]
 }
 
-@test "subjects: v4 0/N..N/N in series order; mainline a new series 0/N..N/N" {
+@test "subjects: v4 0/N..N/N in series order; mainline and refcount new series 0/N..N/N" {
 	check_subjects() {
 		local dir=$1 sfile=$2 prefix=$3 n k=0 p subj got
 		n=$(grep -cvE '^(#|$)' "$sfile")
@@ -99,10 +101,11 @@ $ADA" ]
 	}
 	check_subjects "$V4" "$TOP/series" "PATCH v4"
 	check_subjects "$MAINLINE" "$TOP/series.mainline" PATCH
+	check_subjects "$REFCOUNT" "$TOP/series.refcount" PATCH
 }
 
-@test "recipients: MEMORY MAPPING - LOCKING, linux-mm, linux-kernel, the KUnit lists; nobody unrelated" {
-	for f in "$V4"/*.eml "$MAINLINE"/*.eml; do
+@test "recipients: MEMORY MAPPING - LOCKING, linux-mm, linux-kernel, the KUnit lists for the tests; nobody unrelated" {
+	for f in "$V4"/*.eml "$MAINLINE"/*.eml "$REFCOUNT"/*.eml; do
 		a=$(addrs "$f")
 		for who in akpm@linux-foundation.org surenb@google.com liam@infradead.org \
 			ljs@kernel.org vbabka@kernel.org shakeel.butt@linux.dev \
@@ -116,14 +119,18 @@ $ADA" ]
 		# A changelog's words do not add recipients (get_maintainer's K: lines).
 		[[ $(addrs "$f") != *llvm@* ]]
 	done
+	# No test in the refcount posting: no KUnit list.
+	for f in "$REFCOUNT"/*.eml; do
+		[[ $(addrs "$f") != *kunit-dev@* ]]
+	done
 	# Everyone else is named by get_maintainer.pl for the patches, or signs them.
 	cd "$REAL_TREE"
 	allowed=$( (perl scripts/get_maintainer.pl --no-git --no-git-fallback --no-rolestats --nokeywords \
-		"$TOP"/patches/*.patch "$TOP"/patches/v4/*.patch
+		"$TOP"/patches/*.patch "$TOP"/patches/v4/*.patch "$TOP"/patches/refcount/*.patch
 		grep -h -E '^(From|Signed-off-by):' "$TOP"/patches/*.patch "$TOP"/patches/v4/*.patch
 		echo "$ADA linux-kselftest@vger.kernel.org kunit-dev@googlegroups.com") |
 		grep -oE '[^<> ,]+@[^<> ,]+' | sort -u)
-	for f in "$V4"/*.eml "$MAINLINE"/*.eml; do
+	for f in "$V4"/*.eml "$MAINLINE"/*.eml "$REFCOUNT"/*.eml; do
 		for a in $(addrs "$f" | grep -oE '[^<> ,"]+@[^<> ,"]+' | sort -u); do
 			m=$(git check-mailmap "<$a>" | grep -oE '[^<>]+@[^<>]+')
 			grep -qxF "$a" <<<"$allowed" || grep -qxF "$m" <<<"$allowed" ||
@@ -134,16 +141,17 @@ $ADA" ]
 
 @test "every patch message passes checkpatch --strict" {
 	cd "$REAL_TREE"
-	for f in $(patches "$V4") $(patches "$MAINLINE"); do
+	for f in $(patches "$V4") $(patches "$MAINLINE") $(patches "$REFCOUNT"); do
 		run perl scripts/checkpatch.pl --strict "$f"
 		[[ $output == *"total: 0 errors, 0 warnings, 0 checks"* ]] || { echo "$f: $output"; return 1; }
 	done
 }
 
 @test "git am of each posting onto its base rebuilds the series head exactly; base-commit names that base" {
-	for s in v4 mainline; do
+	for s in v4 mainline refcount; do
 		dir=$V4 base=vmalock/base
-		[ "$s" = v4 ] || { dir=$MAINLINE; base=vmalock/pristine; }
+		[ "$s" != mainline ] || { dir=$MAINLINE; base=vmalock/pristine; }
+		[ "$s" != refcount ] || { dir=$REFCOUNT; base=vmalock/pristine; }
 		wt=$BATS_TEST_TMPDIR/am-$s
 		git -C "$REAL_TREE" worktree add -q --detach "$wt" "$base"
 		mapfile -t msgs < <(patches "$dir")
@@ -176,7 +184,7 @@ $ADA" ]
 	[[ $output == *"not a loopback address"* ]]
 	run "$VMALOCK" send --from "$ADA" --smtp mail.kernel.org:25
 	[ "$status" -eq 2 ]
-	for s in mainline v4; do
+	for s in refcount mainline v4; do
 		smtp_start
 		run "$VMALOCK" send --series "$s" --from "$ADA" --smtp "127.0.0.1:$PORT"
 		[ "$status" -eq 0 ]

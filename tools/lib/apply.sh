@@ -3,13 +3,16 @@
 
 usage_apply() {
 	cat <<'U'
-usage: tools/vmalock apply [--series v4|mainline] [--kernel 7.3|7.2] [--tree DIR]
+usage: tools/vmalock apply [--series v4|mainline|refcount] [--kernel 7.3|7.2]
+                           [--tree DIR]
 
 Run `tools/vmalock base`, then apply a series with git am on a branch of
 its own, in a worktree under the cache:
   v4        `series` onto the base (tag vmalock/base), branch vmalock/v4;
   mainline  `series.mainline` (the tests only) onto the pristine tree
-            (tag vmalock/pristine), branch vmalock/mainline.
+            (tag vmalock/pristine), branch vmalock/mainline;
+  refcount  `series.refcount` (vma_refcount_put()) onto the pristine tree,
+            branch vmalock/refcount.
 The test patches in patches/ are authored and signed off by this project's
 maintainers (tools/vmalock.conf); when git knows who you are (user.name and
 user.email), the branch has you as their author and signer instead, and
@@ -62,18 +65,17 @@ make_mine() {
 cmd_apply() {
 	parse_opts 'series=' "$@"
 	common_opts
-	local series=${OPT_SERIES:-v4} dir start sfile wt stamp branch
+	local series=${OPT_SERIES:-v4} dir start sfile wt stamp branch tag
 	sfile=$(series_file "$series")
+	tag=$(series_base "$series")
 	series_patches "$sfile" "$VMALOCK_TOP/patches"
 	lock_tree
 	tree_args
-	# The tests alone go onto a user's tree as it is: no fixture there.
-	[ "$series" != mainline ] || [ -z "$OPT_TREE" ] || TARGS+=(--as-is)
+	# A series for the pristine tree goes onto a user's tree as it is: no
+	# fixture there.
+	[ "$tag" != vmalock/pristine ] || [ -z "$OPT_TREE" ] || TARGS+=(--as-is)
 	dir=$(sub_path base "${TARGS[@]}")
-	case "$series" in
-	mainline) start=$(git -C "$dir" rev-parse vmalock/pristine) ;;
-	*) start=$(git -C "$dir" rev-parse vmalock/base) ;;
-	esac
+	start=$(git -C "$dir" rev-parse "$tag")
 	branch=vmalock/$series
 	local me
 	me=$(user_ident)

@@ -3,7 +3,7 @@
 
 usage_check() {
 	cat <<'U'
-usage: tools/vmalock check [--series v4|mainline] [--cc gcc|clang]
+usage: tools/vmalock check [--series v4|mainline|refcount] [--cc gcc|clang]
                            [--config debug|default|kcsan|kasan] [--no-build]
                            [--kernel 7.3|7.2] [--tree DIR]
 
@@ -59,10 +59,7 @@ cmd_check() {
 	lock_tree
 	tree_args
 	wt=$(sub_path apply "${TARGS[@]}" --series "$series")
-	case "$series" in
-	mainline) start=$(git -C "$wt" rev-parse vmalock/pristine) ;;
-	*) start=$(git -C "$wt" rev-parse vmalock/base) ;;
-	esac
+	start=$(git -C "$wt" rev-parse "$(series_base "$series")")
 	local branch=vmalock/$series commits
 	mapfile -t commits < <(git -C "$wt" rev-list --reverse "$start..$branch")
 	[ ${#commits[@]} -gt 0 ] || die "$E_FAIL" "$branch has no commit after its base"

@@ -184,11 +184,22 @@ email_of() {
 	printf '%s\n' "$1" | sed 's/.*<\(.*\)>/\1/'
 }
 
-# series_file NAME: path of the series file for series NAME (v4, mainline).
+# series_file NAME: path of the series file for series NAME (v4,
+# mainline, refcount).
 series_file() {
 	local var="VMALOCK_SERIES_$1"
-	[ -n "${!var:-}" ] || die "$E_USAGE" "--series: unknown series '$1' (v4, mainline)"
+	[ -n "${!var:-}" ] || die "$E_USAGE" "--series: unknown series '$1' (v4, mainline, refcount)"
 	printf '%s/%s\n' "$VMALOCK_TOP" "${!var}"
+}
+
+# series_base NAME: the tag (vmalock/base or vmalock/pristine) of the tree
+# series NAME goes onto (VMALOCK_BASE_NAME).
+series_base() {
+	local var="VMALOCK_BASE_$1"
+	case "${!var:-}" in
+	base | pristine) printf 'vmalock/%s\n' "${!var}" ;;
+	*) die "$E_USAGE" "tools/vmalock.conf: $var must be base or pristine" ;;
+	esac
 }
 
 # series_patches FILE DIR: set PATCHES to the patches (in DIR) that the

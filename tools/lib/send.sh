@@ -3,7 +3,7 @@
 
 usage_send() {
 	cat <<'U'
-usage: tools/vmalock send [--series v4|mainline] [--from "Name <email>"]
+usage: tools/vmalock send [--series v4|mainline|refcount] [--from "Name <email>"]
                           [--revision N] [--out DIR] [--smtp HOST:PORT]
                           [--kernel 7.3|7.2] [--tree DIR]
        tools/vmalock send --report NAME [--from "Name <email>"] [--out DIR]
@@ -25,6 +25,9 @@ vmalock/SERIES-send) and write its messages with `b4 send -o`:
   mainline  the tests alone (series.mainline) on the pristine tree, a new
             series for today's mainline: cover b4/cover-letter.mainline,
             the KUnit lists copied
+  refcount  vma_refcount_put()'s comment and a redundant test
+            (series.refcount) on the pristine tree: cover
+            b4/cover-letter.refcount
 The revision and b4 change-id of each posting are in tools/vmalock.conf
 (VMALOCK_POSTINGS), so every run writes the same change-id and the same
 stable part of each Message-ID (b4 adds a random part on purpose);
@@ -47,7 +50,7 @@ before it stay sent and the failed one is named. To send to the list, run
 `b4 send` yourself in the worktree printed at the end.
 
 On the Debian trees the base-commit trailer names the local fixture commit
-(v4) or the local import of the tarball (mainline), which exist nowhere
+(v4) or the local import of the tarball (the others), which exist nowhere
 else; with --tree at a public commit it names that commit. Prints the
 directory of the written messages as the last line.
 U
@@ -229,10 +232,7 @@ cmd_send() {
 	local wt tree base swt p branch=vmalock/$series-send
 	wt=$(sub_path apply "${TARGS[@]}" --series "$series")
 	tree=$(main_tree "$wt")
-	case "$series" in
-	mainline) base=$(git -C "$tree" rev-parse vmalock/pristine) ;;
-	*) base=$(git -C "$tree" rev-parse vmalock/base) ;;
-	esac
+	base=$(git -C "$tree" rev-parse "$(series_base "$series")")
 	results_dir send
 	out=${out:-$RES/$series-v$revision}
 	worktree_at "$tree" "$series-send" "$base"
