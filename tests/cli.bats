@@ -42,6 +42,19 @@ setup() {
 	[[ $output == *'no summary of a command with "boot"'* ]]
 }
 
+@test "report: a summary is judged stale by the patches of the series its command ran" {
+	paths() {
+		bash -c 'VMALOCK_TOP=$1; . "$1/tools/lib/common.sh"; . "$1/tools/lib/report.sh"; report_paths "$2"' _ "$TOP" "$1"
+	}
+	[ "$(paths '$ tools/vmalock kunit --target mainline' | head -n 1)" = series.mainline ]
+	[[ $(paths '$ tools/vmalock kunit --target mainline') != *patches/refcount/* ]]
+	[[ $(paths '$ tools/vmalock kunit --target mainline') != *patches/v4/* ]]
+	[ "$(paths '$ tools/vmalock check' | head -n 1)" = series ]
+	[[ $(paths '$ tools/vmalock check') == *patches/v4/* ]]
+	[ "$(paths '$ tools/vmalock send --series refcount' | head -n 1)" = series.refcount ]
+	[ "$(paths '$ tests/run' | grep -c '^series')" -eq 3 ]
+}
+
 @test "unknown subcommand, option or kernel: usage error" {
 	run "$VMALOCK" frobnicate
 	[ "$status" -eq 2 ]

@@ -15,7 +15,8 @@ TEXT only, if given): the command, when it ran and at which commit of this
 repository, its time and exit code, and its result lines. tools/vmalock
 ${VMALOCK_SUMMARY_SUBS// /, } and tests/run keep one summary per command
 line in $VMALOCK_CACHE/results/summary/. A summary taken at a commit whose
-patches/ differ from HEAD's is marked "patches changed since".
+series file or patches (of the series the command ran) differ from HEAD's
+is marked "patches changed since".
 
 EVIDENCE, in the repository, is this command's output: the figures that
 README, MAINTAINERS-notes and the cover letters point to.
@@ -81,8 +82,33 @@ summary_end() {
 	rm -f "$SUMMARY_OUT"
 }
 
+# report_paths COMMAND-LINE: the series files and patches a run of
+# COMMAND-LINE depends on (every series for tests/run; the --series or
+# --target one, else v4, for a subcommand), relative to the top.
+report_paths() {
+	local line=$1 names=() n var sfile p
+	case "$line" in
+	*tests/run*) names=(v4 mainline refcount) ;;
+	*"--series refcount"* | *--series=refcount*) names=(refcount) ;;
+	*"--series mainline"* | *--series=mainline* | *"--target mainline"* | *--target=mainline*) names=(mainline) ;;
+	*"--target all"* | *--target=all*) names=(v4 mainline) ;;
+	*) names=(v4) ;;
+	esac
+	for n in "${names[@]}"; do
+		var=VMALOCK_SERIES_$n
+		sfile=${!var:-}
+		[ -n "$sfile" ] || continue
+		echo "$sfile"
+		[ -f "$VMALOCK_TOP/$sfile" ] || continue
+		while read -r p _; do
+			case "$p" in '' | '#'*) continue ;; esac
+			echo "patches/$p"
+		done <"$VMALOCK_TOP/$sfile"
+	done
+}
+
 cmd_report() {
-	local want=${1:-} dir=$VMALOCK_CACHE/results/summary f at n=0
+	local want=${1:-} dir=$VMALOCK_CACHE/results/summary f at n=0 paths
 	[ $# -le 1 ] || die "$E_USAGE" "report takes one TEXT at most"
 	[ -d "$dir" ] || die "$E_FAIL" "no summaries yet in $dir: run a job first"
 	# Oldest first, as the runs happened.
@@ -94,7 +120,8 @@ cmd_report() {
 		echo
 		at=$(sed -n '2s/.*; at \([0-9a-f?]*\);.*/\1/p' "$f")
 		head -n 2 "$f"
-		if [ "$at" != '?' ] && ! git -C "$VMALOCK_TOP" diff --quiet "$at" HEAD -- patches series series.mainline 2>/dev/null; then
+		mapfile -t paths < <(report_paths "$(head -n 1 "$f")")
+		if [ "$at" != '?' ] && ! git -C "$VMALOCK_TOP" diff --quiet "$at" HEAD -- "${paths[@]}" 2>/dev/null; then
 			echo "(patches changed since $at)"
 		fi
 		tail -n +3 "$f"
