@@ -53,6 +53,14 @@ setup() {
 	[[ $(paths '$ tools/vmalock check') == *patches/v4/* ]]
 	[ "$(paths '$ tools/vmalock send --series refcount' | head -n 1)" = series.refcount ]
 	[ "$(paths '$ tests/run' | grep -c '^series')" -eq 3 ]
+	# A long command line still gets a summary of its own.
+	key() {
+		bash -c 'VMALOCK_TOP=$1; . "$1/tools/lib/common.sh"; . "$1/tools/lib/report.sh"; shift; summary_key "$@"' _ "$TOP" "$@"
+	}
+	long=$(printf 'mutant-name-%02d,' $(seq 30))
+	[ "$(key mutants --only "$long" | wc -c)" -le 120 ]
+	[ "$(key mutants --only "$long")" != "$(key mutants --only "${long}x")" ]
+	[ "$(key kunit --target head)" = kunit_--target_head ]
 }
 
 @test "unknown subcommand, option or kernel: usage error" {

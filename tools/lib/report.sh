@@ -23,9 +23,15 @@ README, MAINTAINERS-notes and the cover letters point to.
 U
 }
 
-# summary_key ARGS...: the file name of a command line's summary.
+# summary_key ARGS...: the file name of a command line's summary (a long
+# one cut, with a hash of the whole, to stay a valid file name).
 summary_key() {
-	printf '%s' "$*" | tr -c 'A-Za-z0-9=.,+_-' '_'
+	local key
+	key=$(printf '%s' "$*" | tr -c 'A-Za-z0-9=.,+_-' '_')
+	if [ "${#key}" -gt 120 ]; then
+		key=${key:0:100}_$(printf '%s' "$*" | sha256sum | cut -c1-16)
+	fi
+	printf '%s' "$key"
 }
 
 # summary_head: the commit of this repository a run starts at.
@@ -39,7 +45,7 @@ summary_head() {
 summary_write() {
 	local dir=$VMALOCK_CACHE/results/summary tmp
 	mkdir -p "$dir"
-	tmp=$(mktemp "$dir/.$1.XXXXXX")
+	tmp=$(mktemp "$dir/.$1.XXXXXX") || { echo "vmalock: cannot keep the summary of $2 in $dir" >&2; return 1; }
 	{
 		printf '$ %s\n' "$2"
 		printf '%s; %s s; exit %s; at %s; %s CPUs\n' "$(date -u '+%F %H:%M UTC')" "$3" "$4" "$6" "$(nproc)"
