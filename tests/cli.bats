@@ -43,9 +43,11 @@ setup() {
 }
 
 @test "report: a summary is judged stale by the patches of the series its command ran" {
-	paths() {
-		bash -c 'VMALOCK_TOP=$1; . "$1/tools/lib/common.sh"; . "$1/tools/lib/report.sh"; report_paths "$2"' _ "$TOP" "$1"
+	# lib FUNCTION ARGS...: a function of the libraries, called alone.
+	lib() {
+		bash -c 'VMALOCK_TOP=$1; . "$1/tools/lib/common.sh"; . "$1/tools/lib/report.sh"; shift; "$@"' _ "$TOP" "$@"
 	}
+	paths() { lib report_paths "$1"; }
 	[ "$(paths '$ tools/vmalock kunit --target mainline' | head -n 1)" = series.mainline ]
 	[[ $(paths '$ tools/vmalock kunit --target mainline') != *patches/refcount/* ]]
 	[[ $(paths '$ tools/vmalock kunit --target mainline') != *patches/v4/* ]]
@@ -54,9 +56,7 @@ setup() {
 	[ "$(paths '$ tools/vmalock send --series refcount' | head -n 1)" = series.refcount ]
 	[ "$(paths '$ tests/run' | grep -c '^series')" -eq 3 ]
 	# A long command line still gets a summary of its own.
-	key() {
-		bash -c 'VMALOCK_TOP=$1; . "$1/tools/lib/common.sh"; . "$1/tools/lib/report.sh"; shift; summary_key "$@"' _ "$TOP" "$@"
-	}
+	key() { lib summary_key "$@"; }
 	long=$(printf 'mutant-name-%02d,' $(seq 30))
 	[ "$(key mutants --only "$long" | wc -c)" -le 120 ]
 	[ "$(key mutants --only "$long")" != "$(key mutants --only "${long}x")" ]

@@ -184,12 +184,29 @@ email_of() {
 	printf '%s\n' "$1" | sed 's/.*<\(.*\)>/\1/'
 }
 
-# series_file NAME: path of the series file for series NAME (v4,
-# mainline, refcount).
+# series_names: the series tools/vmalock.conf defines (VMALOCK_SERIES_NAME),
+# one a line.
+series_names() {
+	compgen -v VMALOCK_SERIES_ | sed 's/^VMALOCK_SERIES_//'
+}
+
+# series_file NAME: path of the series file for series NAME.
 series_file() {
 	local var="VMALOCK_SERIES_$1"
-	[ -n "${!var:-}" ] || die "$E_USAGE" "--series: unknown series '$1' (v4, mainline, refcount)"
+	[ -n "${!var:-}" ] ||
+		die "$E_USAGE" "--series: unknown series '$1' ($(series_names | paste -sd, - | sed 's/,/, /g'))"
 	printf '%s/%s\n' "$VMALOCK_TOP" "${!var}"
+}
+
+# series_entries FILE: the patches the quilt series FILE lists, as written
+# there (relative to patches/), one a line; comments and blank lines left
+# out.
+series_entries() {
+	local p
+	while read -r p _; do
+		case "$p" in '' | '#'*) continue ;; esac
+		printf '%s\n' "$p"
+	done <"$1"
 }
 
 # series_base NAME: the tag (vmalock/base or vmalock/pristine) of the tree
@@ -209,12 +226,11 @@ series_patches() {
 	local p
 	PATCHES=()
 	[ -f "$1" ] || die "$E_USAGE" "no series file ${1#"$VMALOCK_TOP"/}"
-	while read -r p _; do
-		case "$p" in '' | '#'*) continue ;; esac
+	while read -r p; do
 		[ -f "$2/$p" ] ||
 			die "$E_USAGE" "${1#"$VMALOCK_TOP"/} lists ${2#"$VMALOCK_TOP"/}/$p, which does not exist"
 		PATCHES+=("$2/$p")
-	done <"$1"
+	done < <(series_entries "$1")
 	[ ${#PATCHES[@]} -gt 0 ] || die "$E_USAGE" "${1#"$VMALOCK_TOP"/} lists no patch"
 }
 

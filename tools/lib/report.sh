@@ -92,9 +92,9 @@ summary_end() {
 # COMMAND-LINE depends on (every series for tests/run; the --series or
 # --target one, else v4, for a subcommand), relative to the top.
 report_paths() {
-	local line=$1 names=() n var sfile p
+	local line=$1 names=() n var sfile
 	case "$line" in
-	*tests/run*) names=(v4 mainline refcount) ;;
+	*tests/run*) mapfile -t names < <(series_names) ;;
 	*"--series refcount"* | *--series=refcount*) names=(refcount) ;;
 	*"--series mainline"* | *--series=mainline* | *"--target mainline"* | *--target=mainline*) names=(mainline) ;;
 	*"--target all"* | *--target=all*) names=(v4 mainline) ;;
@@ -106,10 +106,7 @@ report_paths() {
 		[ -n "$sfile" ] || continue
 		echo "$sfile"
 		[ -f "$VMALOCK_TOP/$sfile" ] || continue
-		while read -r p _; do
-			case "$p" in '' | '#'*) continue ;; esac
-			echo "patches/$p"
-		done <"$VMALOCK_TOP/$sfile"
+		series_entries "$VMALOCK_TOP/$sfile" | sed 's|^|patches/|'
 	done
 }
 
