@@ -42,6 +42,40 @@ setup() {
 	[[ $output == *'no summary of a command with "boot"'* ]]
 }
 
+@test "report --import: another machine's report kept, a newer summary here kept too" {
+	run "$VMALOCK" kunit --tree "$BATS_TEST_TMPDIR/none"
+	[ "$status" -eq 6 ]
+	cat >"$BATS_TEST_TMPDIR/EVIDENCE" <<E
+vmalock report, 2026-01-02 10:00 UTC, HEAD 1234567
+
+$ tools/vmalock boot
+2026-01-02 09:00 UTC; 97 s; exit 0; at 1234567; 2 CPUs
+(patches changed since 1234567)
+boot head: PASS in 46 s
+
+$ tests/run --quick
+2026-01-02 09:00 UTC; 12 s; exit 0; at 1234567; 2 CPUs
+1 passed, 0 failed, 0 skipped
+
+$ tools/vmalock kunit --tree $BATS_TEST_TMPDIR/none
+2026-01-02 09:30 UTC; 1 s; exit 0; at 1234567; 2 CPUs
+an older run of this command line
+E
+	run "$VMALOCK" report --import "$BATS_TEST_TMPDIR/EVIDENCE"
+	[ "$status" -eq 0 ]
+	[[ $output == *"2 summaries taken"* ]]
+	run "$VMALOCK" report
+	[ "$status" -eq 0 ]
+	# Oldest first, in the imported order within a minute; this machine's
+	# own run of the same command line wins; the stale mark is recomputed.
+	[ "$(grep '^\$ ' <<<"$output" | head -n 2 | tr '\n' ,)" = '$ tools/vmalock boot,$ tests/run --quick,' ]
+	[[ $output == *"boot head: PASS in 46 s"* ]]
+	[[ $output != *"an older run"* ]]
+	[ "$(grep -c "^(patches changed since" <<<"$output")" -eq 2 ]
+	run "$VMALOCK" report --import "$BATS_TEST_TMPDIR/nothing"
+	[ "$status" -eq 2 ]
+}
+
 @test "report: a summary is judged stale by the patches of the series its command ran" {
 	# lib FUNCTION ARGS...: a function of the libraries, called alone.
 	lib() {

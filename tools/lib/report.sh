@@ -9,6 +9,7 @@ VMALOCK_SUMMARY_SUBS='check kunit boot nfc mutants coverage'
 usage_report() {
 	cat <<U
 usage: tools/vmalock report [TEXT]
+       tools/vmalock report --import FILE
 
 Print the latest summary of each command line that was run (those of
 TEXT only, if given): the command, when it ran and at which commit of this
@@ -19,7 +20,10 @@ series file or patches (of the series the command ran) differ from HEAD's
 is marked "patches changed since".
 
 EVIDENCE, in the repository, is this command's output: the figures that
-README, MAINTAINERS-notes and the cover letters point to.
+README, MAINTAINERS-notes and the cover letters point to. --import FILE
+takes the summaries of a report (EVIDENCE from another machine) into the
+cache, each unless a summary of the same command line is newer there, so
+that the next report keeps them.
 U
 }
 
@@ -110,7 +114,61 @@ report_paths() {
 	done
 }
 
+# summary_file CMDLINE: the file name under summary/ of a command line as
+# report prints it ("tools/vmalock ARGS" or "tests/run ARGS").
+summary_file() {
+	case "$1" in
+	"tools/vmalock "*) printf 'vmalock_%s' "$(summary_key "${1#tools/vmalock }")" ;;
+	"tests/run --quick"*) echo tests_run_quick ;;
+	"tests/run --bats-only"*) echo tests_run_bats ;;
+	"tests/run --all"*) echo tests_run_all ;;
+	"tests/run"*) echo tests_run_default ;;
+	*) return 1 ;;
+	esac
+}
+
+# report_import FILE: each summary of the report FILE into the cache, dated
+# as it says, unless the cache holds a newer one of the same command line.
+report_import() {
+	local file=$1 dir=$VMALOCK_CACHE/results/summary tmp cmd name when n=0 old t
+	[ -f "$file" ] || die "$E_USAGE" "report --import: no file '$file'"
+	mkdir -p "$dir"
+	tmp=$(mktemp -d "$dir/.import.XXXXXX") || die "$E_FAIL" "cannot write in $dir"
+	# One file a summary: a "$ " line followed by a line with its date.
+	awk -v d="$tmp" '
+		/^\$ / { cmd = $0; next }
+		cmd != "" && /^[0-9-]+ [0-9:]+ UTC; / { n++; f = d "/" n; print cmd > f; print > f; cmd = ""; next }
+		{ cmd = "" }
+		f != "" && /^$/ { close(f); f = ""; next }
+		f != "" && !/^\(patches changed since / { print > f }
+	' "$file" || die "$E_FAIL" "report --import: cannot read $file"
+	for f in "$tmp"/*; do
+		[ -f "$f" ] || continue
+		cmd=$(head -n 1 "$f")
+		cmd=${cmd#\$ }
+		name=$(summary_file "$cmd") || { log "report --import: not a job's command line, left out: $cmd"; continue; }
+		when=$(sed -n '2s/^\([0-9-]* [0-9:]*\) UTC;.*/\1/p' "$f")
+		old=$dir/$name
+		if [ -f "$old" ] && [ "$(date -u -r "$old" '+%F %H:%M')" \> "$when" ]; then
+			continue
+		fi
+		# Runs of the same minute keep the report's order.
+		t=$(($(date -u -d "$when UTC" +%s) + ${f##*/} % 60)) || die "$E_FAIL" "report --import: bad date '$when'"
+		if ! touch -d "@$t" "$f" || ! chmod 644 "$f" || ! mv -f "$f" "$old"; then
+			die "$E_FAIL" "report --import: cannot keep the summary of $cmd"
+		fi
+		n=$((n + 1))
+	done
+	rm -rf "$tmp"
+	log "report --import: $n summaries taken from $file"
+}
+
 cmd_report() {
+	if [ "${1:-}" = --import ]; then
+		[ $# -eq 2 ] || die "$E_USAGE" "report --import takes one FILE"
+		report_import "$2"
+		return
+	fi
 	local want=${1:-} dir=$VMALOCK_CACHE/results/summary f at n=0 paths
 	[ $# -le 1 ] || die "$E_USAGE" "report takes one TEXT at most"
 	[ -d "$dir" ] || die "$E_FAIL" "no summaries yet in $dir: run a job first"
