@@ -98,6 +98,12 @@ def main(argv):
         if not keys:
             missing.append(want)
             continue
+        # A name defined twice (lock_vma_under_rcu(): the function, and a
+        # stub for !CONFIG_PER_VMA_LOCK in the header) counts where the
+        # data has lines for it.
+        with_lines = [k for k in keys if any(
+            ff == k[0] and funcs[k][0] <= n <= funcs[k][1] for (ff, n) in lines)]
+        keys = with_lines or keys[:1]
         for key in keys:
             f, name = key
             start, end = funcs[key]

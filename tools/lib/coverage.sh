@@ -52,9 +52,11 @@ sleep 1
 dmesg -n 1
 find /sys/kernel/debug/gcov -name 'mmap_lock.gcda' -o -name 'vma_lock_kunit.gcda' |
 while read -r f; do
-	set -- $(md5sum "$f")
+	# A snapshot: the counters go on changing while the guest runs.
+	cat "$f" >/gcda.tmp
+	set -- $(md5sum /gcda.tmp)
 	echo "vmalock-gcda-begin $1 ${f#/sys/kernel/debug/gcov}"
-	base64 "$f"
+	base64 /gcda.tmp
 	echo "vmalock-gcda-end"
 done
 echo "vmalock-gcda-done"
@@ -121,7 +123,7 @@ coverage_gcov() {
 		(cd "$build" && "$gcov" -b --json-format --stdout -o "$(dirname "$g")" "$g") 2>>"$data/gcov.log" ||
 			return 1
 		n=$((n + 1))
-	done < <(find "$data" -name '*.gcda')
+	done < <(find "$data" -type f -name '*.gcda')
 	! grep -q -i 'mismatch\|corrupt\|cannot open' "$data/gcov.log" || return 1
 	[ "$n" -gt 0 ]
 }
