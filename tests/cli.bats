@@ -16,7 +16,7 @@ setup() {
 	run "$VMALOCK" --help
 	[ "$status" -eq 0 ]
 	[[ $output == *"Exit codes"* ]]
-	for s in fetch base apply check build kunit boot accel nfc mutants coverage send report; do
+	for s in fetch base apply check build kunit boot accel nfc mutants coverage lava send report; do
 		run "$VMALOCK" "$s" --help
 		[ "$status" -eq 0 ]
 		[[ $output == *"usage: tools/vmalock $s"* ]]

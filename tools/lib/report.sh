@@ -4,7 +4,7 @@
 
 # The subcommands whose runs are evidence: each top-level run of one keeps
 # its result lines as the latest summary of its command line.
-VMALOCK_SUMMARY_SUBS='check kunit boot nfc mutants coverage'
+VMALOCK_SUMMARY_SUBS='check kunit boot nfc mutants coverage lava'
 
 usage_report() {
 	cat <<U

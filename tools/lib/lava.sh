@@ -1,0 +1,127 @@
+# shellcheck shell=bash
+# vmalock lava: the suite and the stress boot as LAVA jobs.
+
+# shellcheck source=tools/lib/boot.sh
+. "$VMALOCK_TOP/tools/lib/boot.sh"
+
+usage_lava() {
+	cat <<U
+usage: tools/vmalock lava [--series mainline|v4] [--job suite|stress]
+                          [--arch x86_64|arm64] [--url BASE] [--run]
+                          [--kept DIR] [--timeout S] [--kernel 7.3|7.2]
+                          [--tree DIR]
+
+Write a LAVA job definition (job.yaml) for a kernel the harness builds
+(the head of the series: mainline, the default, is the pristine tree with
+series.mainline; v4 the v4 head; gcc, debug configuration), with its
+artifacts, and the device dictionary (device.yaml) of a QEMU device for a
+local run, rendered from lava-server's qemu.jinja2 device-type template
+with the job's context. The job deploys to tmpfs and boots with method
+qemu:
+  --job suite   (default) the kernel alone: the built-in vma_lock suite
+                runs at boot; a "monitors" test records one LAVA test case
+                per KUnit case (a "# SKIP" case is left out: a pattern has
+                one result group; the count of skips is printed);
+  --job stress  the kernel with the boot job's initramfs as a ramdisk
+                (vma_stress, and proc-maps-race on a tree that has it): a
+                monitors test records each program's result.
+--kept DIR takes the kernel from DIR, a kernel the harness kept (its
+bzImage), instead of building the head: a deliberate bug's, say
+(results/<mutants run>/<mutation>.kernel).
+The artifacts are referenced as BASE/<file> (--url; default file:// of the
+results directory). A lab needs http(s): serve the directory's files/ and
+give its address as BASE.
+
+With --run, runs the job with lava-run (Debian's lava-dispatcher) under
+QEMU TCG and takes the verdict from LAVA's own result records: it passes
+only if LAVA finished the job, every recorded case passed, as many cases
+were recorded as the KTAP lines name, and the console has no splat
+(tools/lib/badness). Without --run, lava-run --validate checks the job.
+Results: a new directory under \$VMALOCK_CACHE/results/ (latest-lava).
+U
+}
+
+# lava_template_dir: lava-server's device-type templates, taken from its
+# .deb (apt-get download; never installed) once into the cache; its path.
+lava_template_dir() {
+	local dir=$VMALOCK_CACHE/lava/device-types tmp
+	if [ ! -f "$dir/qemu.jinja2" ]; then
+		mkdir -p "$VMALOCK_CACHE/tmp"
+		tmp=$(mktemp -d "$VMALOCK_CACHE/tmp/lava.XXXXXX") || return 1
+		(cd "$tmp" && apt-get download -q lava-server >/dev/null 2>&1) ||
+			{ log "apt-get download lava-server failed"; rm -rf "$tmp"; return 1; }
+		dpkg-deb -x "$tmp"/lava-server_*.deb "$tmp/x" || { rm -rf "$tmp"; return 1; }
+		mkdir -p "$(dirname "$dir")"
+		rm -rf "$dir"
+		mv "$tmp/x/usr/share/lava-server/device-types" "$dir"
+		rm -rf "$tmp"
+	fi
+	printf '%s\n' "$dir"
+}
+
+cmd_lava() {
+	parse_opts 'series= job= arch= url= run kept= timeout=' "$@"
+	common_opts
+	# shellcheck disable=SC2034 # read by the build helpers
+	OPT_CC=gcc OPT_CONFIG=debug
+	build_opts
+	local series=${OPT_SERIES:-mainline} job=${OPT_JOB:-suite}
+	case "$series" in mainline | v4) ;; *) die "$E_USAGE" "--series: mainline or v4, not '$series'" ;; esac
+	case "$job" in suite | stress) ;; *) die "$E_USAGE" "--job: suite or stress, not '$job'" ;; esac
+	OPT_TIMEOUT=${OPT_TIMEOUT:-$VMALOCK_KUNIT_TIMEOUT}
+	positive --timeout "$OPT_TIMEOUT" seconds
+	need_cc
+	need lava-run python3 flock apt-get dpkg-deb
+	[ "$job" = suite ] || need cpio busybox
+	lock_tree
+	tree_args
+	local wt c tdir
+	tdir=$(lava_template_dir) || die "$E_FETCH" "cannot get lava-server's device-type templates (apt-get download lava-server)"
+	wt=$(sub_path apply "${TARGS[@]}" --series "$series")
+	c=$(git -C "$wt" rev-parse "vmalock/$series")
+	if [ -n "${OPT_KEPT:-}" ]; then
+		[ -f "$OPT_KEPT/bzImage" ] || die "$E_USAGE" "--kept $OPT_KEPT: no bzImage there"
+		ARTIFACTS=$OPT_KEPT
+	else
+		build_commit "$wt" "$c" || exit "$E_FAIL"
+	fi
+	results_dir lava
+	mkdir -p "$RES/files"
+	cp "$ARTIFACTS/bzImage" "$RES/files/kernel"
+	if [ "$job" = stress ]; then
+		[ "$OPT_ARCH" = x86_64 ] || die "$E_USAGE" "--job stress: x86_64 only (the initramfs is built for the host)"
+		cp "$(boot_initramfs "$wt")" "$RES/files/ramdisk.cpio" || exit "$E_FAIL"
+	fi
+	local url=${OPT_URL:-file://$RES/files}
+	python3 "$VMALOCK_TOP/tools/lib/lava.py" write --job "$job" --arch "$OPT_ARCH" \
+		--url "${url%/}" --timeout "$OPT_TIMEOUT" --suite "$VMALOCK_KUNIT_SUITE" \
+		--name "vmalock $job $(basename "$wt") $(git -C "$wt" log -1 --format=%h "$c")${OPT_KEPT:+ (kept $(basename "$OPT_KEPT"))}" \
+		--templates "$tdir" --out "$RES" ||
+		die "$E_FAIL" "cannot write the LAVA job"
+	log "LAVA job: $RES/job.yaml; device: $RES/device.yaml; artifacts: $RES/files (as $url)"
+	if [ -z "${OPT_RUN:-}" ]; then
+		lava-run --validate --job-id 1 --output-dir "$RES/lava" --device "$RES/device.yaml" "$RES/job.yaml" \
+			>"$RES/validate.log" 2>&1 || { tail -n 20 "$RES/validate.log" >&2; die "$E_FAIL" "lava-run --validate failed: see $RES/validate.log"; }
+		printf 'lava %s %s (%s): job valid (lava-run --validate)\n' "$job" "$(basename "$wt")" "$OPT_ARCH"
+		return 0
+	fi
+	local t0 rc=0
+	t0=$(date +%s)
+	log "lava-run (QEMU TCG, job timeout $((OPT_TIMEOUT + 300)) s; log $RES/lava.log)"
+	bg_start to_log "$RES/lava.log" lava-run --job-id 1 --output-dir "$RES/lava" \
+		--device "$RES/device.yaml" "$RES/job.yaml"
+	wait "$BG_PID" || rc=$?
+	bg_end
+	python3 "$VMALOCK_TOP/tools/lib/lava.py" verdict --job "$job" --log "$RES/lava.log" \
+		--console "$RES/console.txt" --label "$job $(basename "$wt") ($OPT_ARCH)" \
+		--seconds "$(($(date +%s) - t0))" || rc=1
+	local splat
+	splat=$(splat_lines "$RES/console.txt")
+	if [ -n "$splat" ]; then
+		log "kernel splat on the console LAVA kept ($RES/console.txt):"
+		printf '%s\n' "$splat" >&2
+		rc=1
+	fi
+	log "results: $RES"
+	[ "$rc" -eq 0 ] || exit "$E_FAIL"
+}
