@@ -38,6 +38,20 @@ only if LAVA finished the job, every recorded case passed, as many cases
 were recorded as the KTAP lines name, and the console has no splat
 (tools/lib/badness). Without --run, lava-run --validate checks the job.
 Results: a new directory under \$VMALOCK_CACHE/results/ (latest-lava).
+
+For a lab (nothing is sent from here): serve the results' files/ over
+http(s) and write the job with --url https://HOST/PATH; then, with
+Debian's lavacli and the lab's token,
+  lavacli identities add --uri https://LAB/RPC2 --username U --token T lab
+  lavacli -i lab device-types list         (what the lab has)
+  lavacli -i lab jobs submit job.yaml      (prints the job id)
+  lavacli -i lab jobs wait ID; lavacli -i lab results ID
+Labs with QEMU workers take the job as it is (device_type qemu; drop
+no_kvm from its context where the worker has KVM). On a board (arm64
+hardware shows what an x86_64 host's memory order hides), set the
+lab's device_type and replace the deploy and boot actions with the ones
+that board uses (tftp with u-boot, or fastboot); the test action, its
+monitors pattern, stays as it is.
 U
 }
 
