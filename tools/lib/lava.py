@@ -114,7 +114,8 @@ def verdict(args):
             records.append(rec['msg'])
     with open(args.console, 'w') as f:
         f.write('\n'.join(console) + '\n')
-    text = '\n'.join(console)
+    # The kernel's timestamps off, for the KTAP and init lines.
+    text = '\n'.join(re.sub(r'^\[\s*[0-9.]+\] ', '', l) for l in console)
     if args.job == 'suite':
         plan = re.search(r'# Subtest: \S+\s*\n\s*(?:# .*\n\s*)*1\.\.([0-9]+)', text)
         want = int(plan.group(1)) + 1 if plan else 0   # the cases, and the suite
@@ -133,9 +134,11 @@ def verdict(args):
           'job %s; %d s' % (args.label, passed, failed, skips,
                             'finished' if job_ok else 'FAILED', args.seconds))
     ok = job_ok and failed == 0 and want > 0 and len(cases) + skips == want
-    if not ok and want and len(cases) + skips != want:
-        sys.stderr.write('vmalock: LAVA recorded %d cases, the console names %d\n'
-                         % (len(cases) + skips, want))
+    if not want:
+        sys.stderr.write('vmalock: the console LAVA kept has no KTAP plan or result lines\n')
+    elif len(cases) + skips != want:
+        sys.stderr.write('vmalock: LAVA recorded %d cases (and %d skips), the console names %d\n'
+                         % (len(cases), skips, want))
     return 0 if ok else 1
 
 
