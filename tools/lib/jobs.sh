@@ -22,7 +22,12 @@ bg_kill() {
 	sleep 1
 	kill -KILL -- -"$BG_PID" 2>/dev/null || true
 }
-bg_end() { trap - INT TERM; }
+# bg_end restores what the tool does on INT and TERM otherwise: exit with
+# the signal's code, so that the EXIT trap sees an interrupted run as one.
+bg_end() {
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
 
 # watch_step NAME LOG CMD...: step for long jobs whose output goes to LOG:
 # CMD runs in the background, and every VMALOCK_HEARTBEAT seconds (60) a

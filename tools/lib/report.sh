@@ -70,6 +70,9 @@ summary_start() {
 	SUMMARY_OUT=$(mktemp)
 	SUMMARY_CMD=$*
 	SUMMARY_T0=$(date +%s)
+	# A run stopped by a signal (say, while it waits for a tree's lock)
+	# ends with the signal's code, not with that of its last command.
+	bg_end
 	exec > >(tee "$SUMMARY_OUT")
 	SUMMARY_TEE=$!
 	on_exit summary_end
