@@ -104,7 +104,9 @@ cmd_lava() {
 	cp "$ARTIFACTS/bzImage" "$RES/files/kernel"
 	if [ "$job" = stress ]; then
 		[ "$OPT_ARCH" = x86_64 ] || die "$E_USAGE" "--job stress: x86_64 only (the initramfs is built for the host)"
-		cp "$(boot_initramfs "$wt")" "$RES/files/ramdisk.cpio" || exit "$E_FAIL"
+		local cpio
+		cpio=$(boot_initramfs "$wt") || exit "$E_FAIL"
+		cp "$cpio" "$RES/files/ramdisk.cpio" || die "$E_FAIL" "cannot copy $cpio"
 	fi
 	local url=${OPT_URL:-file://$RES/files}
 	python3 "$VMALOCK_TOP/tools/lib/lava.py" write --job "$job" --arch "$OPT_ARCH" \
