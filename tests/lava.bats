@@ -11,6 +11,9 @@ setup() {
 	echo ramdisk >"$BATS_TEST_TMPDIR/files/ramdisk.cpio"
 	LAVA_PY=$TOP/tools/lib/lava.py
 	TEMPLATES=$(bash -c '. "$1/tools/lib/common.sh"; . "$1/tools/lib/lava.sh"; lava_template_dir' _ "$TOP")
+	# The stress boot's command line, as tools/vmalock lava passes it.
+	STRESS_CMDLINE=$(bash -c '. "$1/tools/lib/common.sh"; . "$1/tools/lib/boot.sh"
+		BOOT_SELFTEST=1 boot_cmdline ttyS0 "$(boot_wargs 30)"' _ "$TOP")
 }
 
 # write JOB ARCH: the job and device files in $BATS_TEST_TMPDIR/JOB-ARCH.
@@ -18,7 +21,8 @@ write() {
 	local out=$BATS_TEST_TMPDIR/$1-$2
 	mkdir -p "$out"
 	python3 "$LAVA_PY" write --job "$1" --arch "$2" --url "file://$BATS_TEST_TMPDIR/files" \
-		--timeout 600 --suite vma_lock --name "vmalock $1 test" --templates "$TEMPLATES" --out "$out"
+		--timeout 600 --suite vma_lock --name "vmalock $1 test" --templates "$TEMPLATES" --out "$out" \
+		--cmdline "$([ "$1" = stress ] && echo "$STRESS_CMDLINE")"
 }
 
 @test "lava: suite and stress jobs, x86_64 and arm64, pass lava-run --validate" {
@@ -37,6 +41,12 @@ write() {
 	grep -q 'qemu-system-aarch64' "$BATS_TEST_TMPDIR/suite-arm64/device.yaml"
 	grep -q 'console=ttyAMA0' "$BATS_TEST_TMPDIR/suite-arm64/job.yaml"
 	grep -q 'ramdisk.cpio' "$BATS_TEST_TMPDIR/stress-x86_64/job.yaml"
+	grep -q -F -- "-append \"$STRESS_CMDLINE\"" "$BATS_TEST_TMPDIR/stress-x86_64/job.yaml"
+	grep -q 'vmalock.args=-d,30,-t,4,-w,2,-r vmalock.selftest=1' <<<"$STRESS_CMDLINE"
+	# A stress job without the boot's command line is refused.
+	run python3 "$LAVA_PY" write --job stress --arch x86_64 --url file:///x --suite vma_lock \
+		--name t --templates "$TEMPLATES" --out "$BATS_TEST_TMPDIR/nocmd"
+	[ "$status" -ne 0 ]
 }
 
 # record LVL MSG: one record as lava-run logs it.

@@ -130,18 +130,32 @@ boot_config_check() {
 	done
 }
 
+# boot_wargs SECONDS: the workload arguments of a stress boot (comma
+# separated): SECONDS long, 4 threads, 2 of them writers, and /proc reads.
+boot_wargs() {
+	printf -- '-d,%s,-t,4,-w,2,-r' "$1"
+}
+
+# boot_cmdline CONSOLE ARGS: the kernel command line of a stress boot with
+# the workload arguments ARGS; with BOOT_SELFTEST set, the initramfs also
+# runs the proc-maps-race selftest. Hung tasks are reported after 60 s (not
+# 120), so that a task stuck early in a 30 s run shows on the console
+# before the timeout ends the guest. The LAVA stress job boots with it too.
+boot_cmdline() {
+	printf 'console=%s kunit.enable=0 panic=-1 sysctl.kernel.hung_task_timeout_secs=60 vmalock.args=%s%s' \
+		"$1" "$2" "${BOOT_SELFTEST:+ vmalock.selftest=1}"
+}
+
 # boot_one LABEL IMAGE CONSOLE SMP ARGS QEMU-OPTION...: boot IMAGE and the
 # initramfs BOOT_CPIO with the workload arguments ARGS (comma separated);
 # console into CONSOLE. The QEMU options include the accelerator.
-# Hung tasks are reported after 60 s (not 120), so that a task stuck early
-# in a 30 s run shows on the console before the timeout ends the guest.
 # Returns 0 or one of the boot exit codes.
 boot_one() {
 	local label=$1 image=$2 console=$3 smp=$4 wargs=$5 pid t0 now last=0
 	shift 5
 	local qemu=(-nographic -no-reboot -smp "$smp" -m 2G
 		-kernel "$image" -initrd "$BOOT_CPIO"
-		-append "console=ttyS0 kunit.enable=0 panic=-1 sysctl.kernel.hung_task_timeout_secs=60 vmalock.args=$wargs${BOOT_SELFTEST:+ vmalock.selftest=1}" "$@")
+		-append "$(boot_cmdline ttyS0 "$wargs")" "$@")
 	[ ! -f /usr/share/qemu/qboot.rom ] || qemu+=(-bios qboot.rom)
 	mkdir -p "$(dirname "$console")"
 	log "boot $label: QEMU -smp $smp${*:+ $*}, workload '${wargs//,/ }', timeout $OPT_TIMEOUT s; console $console"
@@ -266,7 +280,7 @@ cmd_boot() {
 			console=$RES/${labels[$i]}-$OPT_CC-$OPT_CONFIG.console
 			r=0
 			boot_one "${labels[$i]}" "${images[$i]}" "$console" 4 \
-				"-d,$seconds,-t,4,-w,2,-r" -accel "$QEMU_ACCEL" || r=$?
+				"$(boot_wargs "$seconds")" -accel "$QEMU_ACCEL" || r=$?
 			printf 'boot %s (%s, %s, %s): %s in %d s\n' "${labels[$i]}" "$OPT_CC" "$OPT_CONFIG" \
 				"$QEMU_ACCEL" "$([ "$r" -eq 0 ] && echo PASS || echo "FAILED (exit $r)")" "$BOOT_SECONDS"
 			tr -d '\r' <"$console" |

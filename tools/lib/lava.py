@@ -48,8 +48,10 @@ def job(args):
                    'pattern': r'(?P<result>not ok|ok) [0-9]+ (?P<test_case_id>[a-z][a-z0-9_]*)[\r\n]',
                    'fixupdict': {'ok': 'pass', 'not ok': 'fail'}}
     else:
-        cmdline = ('console=%s kunit.enable=0 panic=-1 sysctl.kernel.hung_task_timeout_secs=60 '
-                   'vmalock.args=-d,30,-t,4,-w,2,-r vmalock.selftest=1' % console)
+        # tools/vmalock boot's command line (boot_cmdline in boot.sh).
+        if not args.cmdline:
+            sys.exit('lava.py: the stress job needs --cmdline')
+        cmdline = args.cmdline
         images['ramdisk'] = {'image_arg': '-initrd {ramdisk}',
                              'url': args.url + '/ramdisk.cpio'}
         monitor = {'name': 'vma-stress',
@@ -146,7 +148,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('verb', choices=('write', 'verdict'))
     for o in ('job', 'arch', 'url', 'suite', 'name', 'templates', 'out',
-              'log', 'console', 'label'):
+              'log', 'console', 'label', 'cmdline'):
         p.add_argument('--' + o)
     p.add_argument('--timeout', type=int, default=600)
     p.add_argument('--seconds', type=int, default=0)

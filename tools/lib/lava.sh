@@ -108,9 +108,13 @@ cmd_lava() {
 		cpio=$(boot_initramfs "$wt") || exit "$E_FAIL"
 		cp "$cpio" "$RES/files/ramdisk.cpio" || die "$E_FAIL" "cannot copy $cpio"
 	fi
-	local url=${OPT_URL:-file://$RES/files}
+	local url=${OPT_URL:-file://$RES/files} cmdline=
+	# The stress job boots as tools/vmalock boot does: a 30 s workload,
+	# then the proc-maps-race selftest.
+	[ "$job" != stress ] || cmdline=$(BOOT_SELFTEST=1 boot_cmdline ttyS0 "$(boot_wargs 30)")
 	python3 "$VMALOCK_TOP/tools/lib/lava.py" write --job "$job" --arch "$OPT_ARCH" \
 		--url "${url%/}" --timeout "$OPT_TIMEOUT" --suite "$VMALOCK_KUNIT_SUITE" \
+		--cmdline "$cmdline" \
 		--name "vmalock $job $(basename "$wt") $(git -C "$wt" log -1 --format=%h "$c")${OPT_KEPT:+ (kept $(basename "$OPT_KEPT"))}" \
 		--templates "$tdir" --out "$RES" ||
 		die "$E_FAIL" "cannot write the LAVA job"
