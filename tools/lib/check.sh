@@ -28,6 +28,10 @@ check_objs() {
 	mapfile -t mk < <(cc_make_opts)
 	: >"$out.w1.raw"
 	: >"$out.sparse.raw"
+	# The suite's option, as the last commit's config has it: the build of
+	# a commit before the one that adds the option has dropped it.
+	"$wt/scripts/config" --file "$build/.config" --enable "$VMALOCK_KUNIT_OPTION" ||
+		{ echo "vmalock: cannot set CONFIG_$VMALOCK_KUNIT_OPTION in $build/.config" >&2; return 1; }
 	for o in "$@"; do
 		rm -f "$build/$o"
 		make -C "$wt" O="$build" ARCH=x86_64 "${mk[@]}" -j"$(nproc)" W=1 "$o" \
