@@ -174,7 +174,7 @@ cmd_report() {
 	fi
 	local want=${1:-} dir=$VMALOCK_CACHE/results/summary f at n=0 paths
 	[ $# -le 1 ] || die "$E_USAGE" "report takes one TEXT at most"
-	[ -d "$dir" ] || die "$E_FAIL" "no summaries yet in $dir: run a job first"
+	[ -d "$dir" ] || die "$E_FAIL" "no summaries yet in $dir: run a job (tools/vmalock kunit --target all), or read the committed ones: tools/vmalock report --import EVIDENCE"
 	# Oldest first, as the runs happened.
 	while IFS= read -r f; do
 		[ -z "$want" ] || head -n 1 "$f" | grep -q -F -- "$want" || continue
