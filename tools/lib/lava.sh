@@ -20,17 +20,21 @@ with the job's context. The job deploys to tmpfs and boots with method
 qemu:
   --job suite   (default) the kernel alone: the built-in vma_lock suite
                 runs at boot; a "monitors" test records one LAVA test case
-                per KUnit case (a "# SKIP" case is left out: a pattern has
-                one result group; the count of skips is printed);
+                per KUnit case (pass, fail, or skip for "# SKIP"), and
+                one for the suite's own verdict;
   --job stress  the kernel with the boot job's initramfs as a ramdisk
                 (vma_stress, and proc-maps-race on a tree that has it): a
                 monitors test records each program's result.
 --kept DIR takes the kernel from DIR, a kernel the harness kept (its
 bzImage), instead of building the head: a deliberate bug's, say
-(results/<mutants run>/<mutation>.kernel).
-The artifacts are referenced as BASE/<file> (--url; default file:// of the
-results directory). A lab needs http(s): serve the directory's files/ and
-give its address as BASE.
+(results/<mutants run>/<mutation>.kernel); for the suite job nothing is
+fetched, applied or built then (the stress job still needs the tree, for
+its initramfs).
+The artifacts are files/<name>-<sha256 prefix>, referenced as BASE/<file>
+with their sha256 (--url; default file:// of files/). A lab needs
+http(s): serve files/ (several runs' files can share one directory) and
+give its address as BASE; lava-run --validate then checks job-local.yaml,
+the same job with file:// URLs, since it fetches what a job names.
 
 With --run, runs the job with lava-run (Debian's lava-dispatcher) under
 QEMU TCG and takes the verdict from LAVA's own result records: it passes
@@ -47,11 +51,14 @@ Debian's lavacli and the lab's token,
   lavacli -i lab jobs submit job.yaml      (prints the job id)
   lavacli -i lab jobs wait ID; lavacli -i lab results ID
 Labs with QEMU workers take the job as it is (device_type qemu; drop
-no_kvm from its context where the worker has KVM). On a board (arm64
-hardware shows what an x86_64 host's memory order hides), set the
-lab's device_type and replace the deploy and boot actions with the ones
-that board uses (tftp with u-boot, or fastboot); the test action, its
-monitors pattern, stays as it is.
+no_kvm from its context where the worker has KVM). A board (arm64
+hardware shows what an x86_64 host's memory order hides) needs more than
+the job: this kernel is QEMU virt's (a gzipped Image, PL011 console, no
+SoC platforms, no device tree), so build one with the board's defconfig
+plus mm/tests/.kunitconfig and kunit-configs/debug.config, serve it with
+the board's DTB, set the lab's device_type and use that board's deploy
+and boot actions (tftp with u-boot, or fastboot) and console; the test
+action, its monitors pattern, stays as it is.
 U
 }
 
@@ -87,26 +94,37 @@ cmd_lava() {
 	need_cc
 	need lava-run python3 flock apt-get dpkg-deb
 	[ "$job" = suite ] || need cpio busybox
-	lock_tree
-	tree_args
-	local wt c tdir
+	[ "$job" = suite ] || [ "$OPT_ARCH" = x86_64 ] ||
+		die "$E_USAGE" "--job stress: x86_64 only (the initramfs is built for the host)"
+	[ -z "${OPT_KEPT:-}" ] || [ -f "$OPT_KEPT/bzImage" ] || die "$E_USAGE" "--kept $OPT_KEPT: no bzImage there"
+	local wt='' c='' tdir name
 	tdir=$(lava_template_dir) || die "$E_FETCH" "cannot get lava-server's device-type templates (apt-get download lava-server)"
-	wt=$(sub_path apply "${TARGS[@]}" --series "$series")
-	c=$(git -C "$wt" rev-parse "vmalock/$series")
-	if [ -n "${OPT_KEPT:-}" ]; then
-		[ -f "$OPT_KEPT/bzImage" ] || die "$E_USAGE" "--kept $OPT_KEPT: no bzImage there"
+	if [ -n "${OPT_KEPT:-}" ] && [ "$job" = suite ]; then
 		ARTIFACTS=$OPT_KEPT
+		name="vmalock suite (kept $(basename "$OPT_KEPT"))"
 	else
-		build_commit "$wt" "$c" || exit "$E_FAIL"
+		lock_tree
+		tree_args
+		wt=$(sub_path apply "${TARGS[@]}" --series "$series")
+		c=$(git -C "$wt" rev-parse "vmalock/$series")
+		if [ -n "${OPT_KEPT:-}" ]; then
+			ARTIFACTS=$OPT_KEPT
+		else
+			build_commit "$wt" "$c" || exit "$E_FAIL"
+		fi
+		name="vmalock $job $(basename "$wt") $(git -C "$wt" log -1 --format=%h "$c")${OPT_KEPT:+ (kept $(basename "$OPT_KEPT"))}"
 	fi
 	results_dir lava
 	mkdir -p "$RES/files"
-	cp "$ARTIFACTS/bzImage" "$RES/files/kernel"
+	local kernel ramdisk='' label=${wt:+$(basename "$wt")}
+	label=${label:-kept $(basename "${OPT_KEPT:-}")}
+	kernel=$RES/files/$OPT_ARCH-kernel-$(sha256sum "$ARTIFACTS/bzImage" | cut -c1-12)
+	cp "$ARTIFACTS/bzImage" "$kernel" || die "$E_FAIL" "cannot copy $ARTIFACTS/bzImage"
 	if [ "$job" = stress ]; then
-		[ "$OPT_ARCH" = x86_64 ] || die "$E_USAGE" "--job stress: x86_64 only (the initramfs is built for the host)"
 		local cpio
 		cpio=$(boot_initramfs "$wt") || exit "$E_FAIL"
-		cp "$cpio" "$RES/files/ramdisk.cpio" || die "$E_FAIL" "cannot copy $cpio"
+		ramdisk=$RES/files/ramdisk-$(sha256sum "$cpio" | cut -c1-12).cpio
+		cp "$cpio" "$ramdisk" || die "$E_FAIL" "cannot copy $cpio"
 	fi
 	local url=${OPT_URL:-file://$RES/files} cmdline=
 	# The stress job boots as tools/vmalock boot does: a 30 s workload,
@@ -114,26 +132,27 @@ cmd_lava() {
 	[ "$job" != stress ] || cmdline=$(BOOT_SELFTEST=1 boot_cmdline ttyS0 "$(boot_wargs 30)")
 	python3 "$VMALOCK_TOP/tools/lib/lava.py" write --job "$job" --arch "$OPT_ARCH" \
 		--url "${url%/}" --timeout "$OPT_TIMEOUT" --suite "$VMALOCK_KUNIT_SUITE" \
-		--cmdline "$cmdline" \
-		--name "vmalock $job $(basename "$wt") $(git -C "$wt" log -1 --format=%h "$c")${OPT_KEPT:+ (kept $(basename "$OPT_KEPT"))}" \
-		--templates "$tdir" --out "$RES" ||
+		--cmdline "$cmdline" --kernel "$kernel" ${ramdisk:+--ramdisk "$ramdisk"} \
+		--name "$name" --templates "$tdir" --out "$RES" ||
 		die "$E_FAIL" "cannot write the LAVA job"
 	log "LAVA job: $RES/job.yaml; device: $RES/device.yaml; artifacts: $RES/files (as $url)"
 	if [ -z "${OPT_RUN:-}" ]; then
-		lava-run --validate --job-id 1 --output-dir "$RES/lava" --device "$RES/device.yaml" "$RES/job.yaml" \
-			>"$RES/validate.log" 2>&1 || { tail -n 20 "$RES/validate.log" >&2; die "$E_FAIL" "lava-run --validate failed: see $RES/validate.log"; }
-		printf 'lava %s %s (%s): job valid (lava-run --validate)\n' "$job" "$(basename "$wt")" "$OPT_ARCH"
+		local check=$RES/job.yaml
+		[ ! -f "$RES/job-local.yaml" ] || check=$RES/job-local.yaml
+		timeout 300 lava-run --validate --job-id 1 --output-dir "$RES/lava" --device "$RES/device.yaml" "$check" \
+			>"$RES/validate.log" 2>&1 || { tail -n 20 "$RES/validate.log" >&2; die "$E_FAIL" "lava-run --validate of $(basename "$check") failed: see $RES/validate.log"; }
+		printf 'lava %s %s (%s): job valid (lava-run --validate of %s)\n' "$job" "$label" "$OPT_ARCH" "$(basename "$check")"
 		return 0
 	fi
 	local t0 rc=0
 	t0=$(date +%s)
-	log "lava-run (QEMU TCG, job timeout $((OPT_TIMEOUT + 300)) s; log $RES/lava.log)"
+	log "lava-run (QEMU TCG, job timeout $((OPT_TIMEOUT + 660)) s; log $RES/lava.log)"
 	bg_start to_log "$RES/lava.log" lava-run --job-id 1 --output-dir "$RES/lava" \
 		--device "$RES/device.yaml" "$RES/job.yaml"
 	wait "$BG_PID" || rc=$?
 	bg_end
 	python3 "$VMALOCK_TOP/tools/lib/lava.py" verdict --job "$job" --log "$RES/lava.log" \
-		--console "$RES/console.txt" --label "$job $(basename "$wt") ($OPT_ARCH)" \
+		--console "$RES/console.txt" --label "$job $label ($OPT_ARCH)" \
 		--seconds "$(($(date +%s) - t0))" || rc=1
 	local splat
 	splat=$(splat_lines "$RES/console.txt")
