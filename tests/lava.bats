@@ -42,7 +42,9 @@ write() {
 	grep -q 'qemu-system-aarch64' "$BATS_TEST_TMPDIR/suite-arm64/device.yaml"
 	grep -q 'console=ttyAMA0' "$BATS_TEST_TMPDIR/suite-arm64/job.yaml"
 	grep -q 'ramdisk.cpio' "$BATS_TEST_TMPDIR/stress-x86_64/job.yaml"
-	grep -q -F -- "-append \"$STRESS_CMDLINE\"" "$BATS_TEST_TMPDIR/stress-x86_64/job.yaml"
+	grep -q -F -- "-append \"$STRESS_CMDLINE panic_on_warn=1 hung_task_panic=1 panic=-1\"" \
+		"$BATS_TEST_TMPDIR/stress-x86_64/job.yaml"
+	grep -q 'kunit_shutdown=reboot panic_on_warn=1' "$BATS_TEST_TMPDIR/suite-arm64/job.yaml"
 	grep -q 'vmalock.args=-d,30,-t,4,-w,2,-r vmalock.selftest=1' <<<"$STRESS_CMDLINE"
 	# Each artifact with its checksum; the job's bound holds its actions'.
 	grep -q "sha256sum: $(sha256sum "$BATS_TEST_TMPDIR/files/kernel" | cut -d' ' -f1)" \

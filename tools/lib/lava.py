@@ -30,6 +30,10 @@ import yaml
 # The kernel's own words for the end of a run: kunit_shutdown=reboot and
 # reboot -f both print it, and QEMU (-no-reboot) exits.
 END = 'reboot: Restarting system'
+# A lab has no console check of ours (tools/lib/badness): a warning or a
+# hung task panics the kernel, which ends the run at once, without END,
+# so LAVA fails the job.
+LAB_CMDLINE = 'panic_on_warn=1 hung_task_panic=1 panic=-1'
 
 
 def image(path, base, arg):
@@ -78,7 +82,8 @@ def job(args, base):
                    'pattern': r'vmalock-init: (?P<test_case_id>vma_stress|proc-maps-race) '
                               r'exit (?P<result>[0-9])[0-9]* ',
                    'fixupdict': dict([('0', 'pass')] + [(str(d), 'fail') for d in range(1, 10)])}
-    images['kernel'] = image(args.kernel, base, '-kernel {kernel} -append "%s"' % cmdline)
+    images['kernel'] = image(args.kernel, base, '-kernel {kernel} -append "%s %s"'
+                             % (cmdline, LAB_CMDLINE))
     return context, {
         'device_type': 'qemu',
         'job_name': args.name,
@@ -109,11 +114,11 @@ def write(args):
     with open(args.out + '/device.yaml', 'w') as f:
         f.write(device)
     with open(args.out + '/job.yaml', 'w') as f:
-        yaml.safe_dump(definition, f, sort_keys=False, width=200)
+        yaml.safe_dump(definition, f, sort_keys=False, width=1000)
     if not args.url.startswith('file://'):
         local = 'file://' + os.path.dirname(os.path.abspath(args.kernel))
         with open(args.out + '/job-local.yaml', 'w') as f:
-            yaml.safe_dump(job(args, local)[1], f, sort_keys=False, width=200)
+            yaml.safe_dump(job(args, local)[1], f, sort_keys=False, width=1000)
     return 0
 
 

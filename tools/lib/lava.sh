@@ -21,7 +21,9 @@ qemu:
   --job suite   (default) the kernel alone: the built-in vma_lock suite
                 runs at boot; a "monitors" test records one LAVA test case
                 per KUnit case (pass, fail, or skip for "# SKIP"), and
-                one for the suite's own verdict;
+                one for the suite's own verdict; a warning or a hung task
+                panics the kernel (panic_on_warn=1 hung_task_panic=1), so
+                a lab without our console check fails the job too;
   --job stress  the kernel with the boot job's initramfs as a ramdisk
                 (vma_stress, and proc-maps-race on a tree that has it): a
                 monitors test records each program's result.
@@ -112,7 +114,11 @@ cmd_lava() {
 		else
 			build_commit "$wt" "$c" || exit "$E_FAIL"
 		fi
-		name="vmalock $job $(basename "$wt") $(git -C "$wt" log -1 --format=%h "$c")${OPT_KEPT:+ (kept $(basename "$OPT_KEPT"))}"
+		if [ -n "${OPT_KEPT:-}" ]; then
+			name="vmalock $job (kept $(basename "$OPT_KEPT"))"
+		else
+			name="vmalock $job $(basename "$wt") $(git -C "$wt" log -1 --format=%h "$c")"
+		fi
 	fi
 	results_dir lava
 	mkdir -p "$RES/files"
