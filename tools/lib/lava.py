@@ -34,6 +34,8 @@ END = 'reboot: Restarting system'
 # hung task panics the kernel, which ends the run at once, without END,
 # so LAVA fails the job.
 LAB_CMDLINE = 'panic_on_warn=1 hung_task_panic=1 panic=-1'
+# Bounds of the deploy and boot actions, in seconds.
+DEPLOY_S = BOOT_S = 300
 
 
 def image(path, base, arg):
@@ -89,15 +91,15 @@ def job(args, base):
         'job_name': args.name,
         # The job's bound: the deploy's, the boot's and the test's, and a
         # minute for LAVA's own steps.
-        'timeouts': {'job': {'seconds': 300 + 300 + args.timeout + 60},
+        'timeouts': {'job': {'seconds': DEPLOY_S + BOOT_S + args.timeout + 60},
                      'action': {'seconds': args.timeout},
                      'connection': {'seconds': 60}},
         'priority': 'medium',
         'visibility': 'public',
         'context': context,
         'actions': [
-            {'deploy': {'to': 'tmpfs', 'timeout': {'seconds': 300}, 'images': images}},
-            {'boot': {'method': 'qemu', 'media': 'tmpfs', 'timeout': {'seconds': 300}}},
+            {'deploy': {'to': 'tmpfs', 'timeout': {'seconds': DEPLOY_S}, 'images': images}},
+            {'boot': {'method': 'qemu', 'media': 'tmpfs', 'timeout': {'seconds': BOOT_S}}},
             {'test': {'timeout': {'seconds': args.timeout}, 'monitors': [monitor]}},
         ],
     }

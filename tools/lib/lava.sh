@@ -99,31 +99,27 @@ cmd_lava() {
 	[ "$job" = suite ] || [ "$OPT_ARCH" = x86_64 ] ||
 		die "$E_USAGE" "--job stress: x86_64 only (the initramfs is built for the host)"
 	[ -z "${OPT_KEPT:-}" ] || [ -f "$OPT_KEPT/bzImage" ] || die "$E_USAGE" "--kept $OPT_KEPT: no bzImage there"
-	local wt='' c='' tdir name
+	local wt='' c='' tdir name label
 	tdir=$(lava_template_dir) || die "$E_FETCH" "cannot get lava-server's device-type templates (apt-get download lava-server)"
-	if [ -n "${OPT_KEPT:-}" ] && [ "$job" = suite ]; then
-		ARTIFACTS=$OPT_KEPT
-		name="vmalock suite (kept $(basename "$OPT_KEPT"))"
-	else
+	# The tree: for a kernel to build, or for the stress job's initramfs.
+	if [ -z "${OPT_KEPT:-}" ] || [ "$job" = stress ]; then
 		lock_tree
 		tree_args
 		wt=$(sub_path apply "${TARGS[@]}" --series "$series")
 		c=$(git -C "$wt" rev-parse "vmalock/$series")
-		if [ -n "${OPT_KEPT:-}" ]; then
-			ARTIFACTS=$OPT_KEPT
-		else
-			build_commit "$wt" "$c" || exit "$E_FAIL"
-		fi
-		if [ -n "${OPT_KEPT:-}" ]; then
-			name="vmalock $job (kept $(basename "$OPT_KEPT"))"
-		else
-			name="vmalock $job $(basename "$wt") $(git -C "$wt" log -1 --format=%h "$c")"
-		fi
+	fi
+	if [ -n "${OPT_KEPT:-}" ]; then
+		ARTIFACTS=$OPT_KEPT
+		label="kept $(basename "$OPT_KEPT")"
+		name="vmalock $job ($label)"
+	else
+		build_commit "$wt" "$c" || exit "$E_FAIL"
+		label=$(basename "$wt")
+		name="vmalock $job $label $(git -C "$wt" log -1 --format=%h "$c")"
 	fi
 	results_dir lava
 	mkdir -p "$RES/files"
-	local kernel ramdisk='' label=${wt:+$(basename "$wt")}
-	label=${label:-kept $(basename "${OPT_KEPT:-}")}
+	local kernel ramdisk=''
 	kernel=$RES/files/$OPT_ARCH-kernel-$(sha256sum "$ARTIFACTS/bzImage" | cut -c1-12)
 	cp "$ARTIFACTS/bzImage" "$kernel" || die "$E_FAIL" "cannot copy $ARTIFACTS/bzImage"
 	if [ "$job" = stress ]; then
@@ -152,7 +148,7 @@ cmd_lava() {
 	fi
 	local t0 rc=0
 	t0=$(date +%s)
-	log "lava-run (QEMU TCG, job timeout $((OPT_TIMEOUT + 660)) s; log $RES/lava.log)"
+	log "lava-run (QEMU TCG, bounds in job.yaml's timeouts; log $RES/lava.log)"
 	bg_start to_log "$RES/lava.log" lava-run --job-id 1 --output-dir "$RES/lava" \
 		--device "$RES/device.yaml" "$RES/job.yaml"
 	wait "$BG_PID" || rc=$?
